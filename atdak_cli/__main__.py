@@ -1,0 +1,3 @@
+from atdak_cli.cli import main
+
+main()

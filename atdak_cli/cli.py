@@ -1,0 +1,299 @@
+"""The command line: parse, build Settings and Terminal, call one function per command.
+
+Nothing imports this module. Heavy modules are imported inside the commands that use them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from atdak_cli import __version__
+from atdak_cli.errors import ExitStatus, Terminated, one_line, status_for
+
+EXIT_CODES = """\
+\b
+Exit codes: 0 answer delivered · 1 internal error · 2 usage or bad local input ·
+3 authentication · 4 request rejected · 5 rate limited or quota · 6 server error ·
+7 network · 8 timeout · 9 unusable answer · 10 answer delivered, history not saved ·
+130 Ctrl-C · 143 SIGTERM · 141 stdout closed."""
+
+app = typer.Typer(
+    name="atdak",
+    help="Chat with the atdak API (or any OpenAI-compatible server) from your terminal.",
+    epilog=EXIT_CODES,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+config_app = typer.Typer(help="Show where the configuration lives and what it says.")
+app.add_typer(config_app, name="config")
+
+# Options shared by commands, declared once so every command spells them alike.
+ModelOpt = Annotated[str | None, typer.Option("-m", "--model", help="Model name.")]
+SystemOpt = Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")]
+TempOpt = Annotated[
+    float | None, typer.Option("-t", "--temperature", help="Sampling temperature, 0-2.")
+]
+MaxTokensOpt = Annotated[
+    int | None, typer.Option("--max-tokens", help="Most tokens to generate (>= 1).")
+]
+TopPOpt = Annotated[float | None, typer.Option("--top-p", help="Nucleus sampling, 0-1.")]
+FreqOpt = Annotated[
+    float | None, typer.Option("--frequency-penalty", help="Frequency penalty, -2 to 2.")
+]
+PresOpt = Annotated[
+    float | None, typer.Option("--presence-penalty", help="Presence penalty, -2 to 2.")
+]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Config profile to use.")]
+BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="API base URL.")]
+ApiKeyOpt = Annotated[
+    str | None,
+    typer.Option("--api-key", help="API key (prefer `atdak login` or ATDAK_API_KEY)."),
+]
+TimeoutOpt = Annotated[
+    float | None, typer.Option("--timeout", help="Deadline of one request, in seconds.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON object.")]
+DebugOpt = Annotated[
+    bool, typer.Option("--debug", help="Show HTTP traffic (key masked) and tracebacks.")
+]
+InsecureOpt = Annotated[
+    bool,
+    typer.Option("--allow-insecure-http", help="Allow sending the key over plain http."),
+]
+RenderOpt = Annotated[
+    str | None, typer.Option("--render", help="markdown or plain (default: by terminal).")
+]
+ColorOpt = Annotated[str | None, typer.Option("--color", help="auto, always or never.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"atdak {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show version."),
+    ] = False,
+) -> None:
+    """Chat with the atdak API (or any OpenAI-compatible server) from your terminal."""
+
+
+COMPLETE_EXAMPLES = """Examples:
+
+\b
+  atdak complete "Write a haiku about spring"
+  git diff | atdak complete "Write a commit message for this diff"
+  atdak complete -f notes.md -f todo.txt -m atdak-gpt-4-mini -t 0.3 "Summarise these"
+  atdak complete --json "hi" | jq .usage"""
+
+
+@app.command(epilog=COMPLETE_EXAMPLES)
+def complete(
+    prompt: Annotated[list[str] | None, typer.Argument(help="The prompt (joined).")] = None,
+    file: Annotated[
+        list[str] | None, typer.Option("-f", "--file", help="Add a file's text (- = stdin).")
+    ] = None,
+    messages: Annotated[
+        str | None, typer.Option("--messages", help="JSON array of {role, content} to send.")
+    ] = None,
+    model: ModelOpt = None,
+    system: SystemOpt = None,
+    temperature: TempOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    top_p: TopPOpt = None,
+    frequency_penalty: FreqOpt = None,
+    presence_penalty: PresOpt = None,
+    stream: Annotated[
+        bool | None, typer.Option("--stream/--no-stream", help="Stream the answer.")
+    ] = None,
+    json_out: JsonOpt = False,
+    usage: Annotated[bool, typer.Option("--usage", help="Print token usage on stderr.")] = False,
+    render: RenderOpt = None,
+    color: ColorOpt = None,
+    profile: ProfileOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    timeout: TimeoutOpt = None,
+    allow_insecure_http: InsecureOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Ask one question and print the answer (arguments, stdin and files)."""
+    from atdak_cli.oneshot import OutputOptions, prepare
+    from atdak_cli.oneshot import complete as run
+    from atdak_cli.prompt_input import PromptParts
+    from atdak_cli.session import open_client
+
+    settings = _settings(locals())
+    terminal = _terminal(settings.color)
+    parts = PromptParts(prompt or (), file or (), settings.system, messages)
+    request = prepare(settings, parts, terminal)
+    if usage and request.stream:
+        request.extra_body["stream_options"] = {"include_usage": True}
+    options = OutputOptions(json=json_out, usage=usage, render=settings.render)
+    with open_client(settings, api_key_flag=api_key, terminal=terminal, debug=debug) as client:
+        raise typer.Exit(run(client, request, terminal, options))
+
+
+@app.command(epilog="Examples:\n  atdak models\n  atdak models --json | jq '.[].id'")
+def models(
+    json_out: JsonOpt = False,
+    profile: ProfileOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    timeout: TimeoutOpt = None,
+    allow_insecure_http: InsecureOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """List the models the server offers, with their context lengths."""
+    from atdak_cli.models_list import fetch_models, print_models
+    from atdak_cli.session import open_client
+
+    settings = _settings(locals())
+    terminal = _terminal(settings.color)
+    with open_client(settings, api_key_flag=api_key, terminal=terminal, debug=debug) as client:
+        print_models(fetch_models(client, terminal), terminal, as_json=json_out)
+
+
+@app.command()
+def login(profile: ProfileOpt = None) -> None:
+    """Store an API key (read hidden from the terminal, or from stdin), mode 0600."""
+    from atdak_cli import paths
+    from atdak_cli.secrets import read_key_input, store_key
+
+    terminal = _terminal("auto")
+    key = read_key_input(terminal)
+    path = paths.keys_file()
+    store_key(path, profile, key)
+    terminal.notice(f"atdak: key saved to {path}")
+
+
+@app.command()
+def logout(profile: ProfileOpt = None) -> None:
+    """Remove the stored API key."""
+    from atdak_cli import paths
+    from atdak_cli.secrets import remove_key
+
+    path = paths.keys_file()
+    removed = remove_key(path, profile)
+    _terminal("auto").notice(
+        f"atdak: key removed from {path}" if removed else "atdak: no stored key to remove"
+    )
+
+
+@config_app.command("path")
+def config_path() -> None:
+    """Print the path of the config file."""
+    from atdak_cli import paths
+
+    print(paths.config_file())
+
+
+@config_app.command("show")
+def config_show(profile: ProfileOpt = None) -> None:
+    """Print the settings in effect and where the key comes from (masked)."""
+    from atdak_cli.settings_report import show_settings
+
+    settings = _settings({"profile": profile})
+    show_settings(settings, _terminal(settings.color))
+
+
+def _settings(flags: dict[str, Any]) -> Any:
+    from atdak_cli.config import load_settings
+
+    names = {
+        "model", "system", "temperature", "max_tokens", "top_p", "frequency_penalty",
+        "presence_penalty", "stream", "render", "color", "profile", "base_url", "timeout",
+        "allow_insecure_http",
+    }  # fmt: skip
+    given = {k: v for k, v in flags.items() if k in names and v not in (None, False)}
+    if flags.get("stream") is False:
+        given["stream"] = False
+    return load_settings(given)
+
+
+def _terminal(color: str | None) -> Any:
+    from atdak_cli.terminal import Terminal
+
+    return Terminal.from_process(color=color or "auto")  # type: ignore[arg-type]
+
+
+def _on_sigterm(signum: int, frame: object) -> NoReturn:
+    raise Terminated()
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Entry point: run a command and exit with its documented status."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or bool(os.environ.get("ATDAK_DEBUG"))
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        app(args=args, prog_name="atdak", standalone_mode=False)
+        status = 0
+    except typer.Exit as exc:
+        status = exc.exit_code
+    except typer.Abort:
+        status = ExitStatus.SIGINT
+    except typer.TyperException as exc:
+        status = _usage_error(exc)
+    except BaseException as exc:  # noqa: BLE001 - the one handler of the program
+        status = _report(exc, debug=debug)
+    _exit(status)
+
+
+def _usage_error(exc: Any) -> int:
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    usage = f" — see `{ctx.command_path} --help`" if ctx is not None else ""
+    sys.stderr.write(f"atdak: error: {' '.join(message.split())}{usage}\n")
+    return int(getattr(exc, "exit_code", ExitStatus.USAGE) or ExitStatus.USAGE)
+
+
+def _report(exc: BaseException, *, debug: bool) -> int:
+    if isinstance(exc, SystemExit):
+        return int(exc.code or 0) if isinstance(exc.code, int) else 1
+    status = status_for(exc)
+    if status == ExitStatus.PIPE:
+        return status
+    if status == ExitStatus.INTERNAL or debug:
+        import traceback
+
+        if debug:
+            traceback.print_exception(exc)
+    if status in (ExitStatus.SIGINT, ExitStatus.SIGTERM):
+        sys.stderr.write("\natdak: interrupted\n")
+        return status
+    line = one_line(exc)
+    if status == ExitStatus.INTERNAL and not debug:
+        line += " (a bug: please report it; rerun with --debug for details)"
+    sys.stderr.write(_redact_env_key(line) + "\n")
+    return status
+
+
+def _redact_env_key(text: str) -> str:
+    from atdak_cli.client._redact import redact_key
+    from atdak_cli.secrets import redact_known
+
+    return redact_known(redact_key(text, os.environ.get("ATDAK_API_KEY")))
+
+
+def _exit(status: int) -> NoReturn:
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError, OSError):
+        status = status or ExitStatus.PIPE
+        # Python would complain about the failed flush again at shutdown.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(status)

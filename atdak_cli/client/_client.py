@@ -1,0 +1,305 @@
+"""``AtdakClient``: configuration, the HTTP session, retries and error translation."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import cached_property
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from atdak_cli.client._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AtdakError,
+    status_error_class,
+)
+from atdak_cli.client._redact import mask_key, redact_key, strip_userinfo
+from atdak_cli.client._retry import MAX_RETRY_AFTER, RetryPolicy
+from atdak_cli.client._timeouts import Deadline, Timeout
+
+if TYPE_CHECKING:
+    from atdak_cli.client._resources import Chat, Models
+
+DEFAULT_BASE_URL = "https://api.atdak.com/v1"
+# An error body is read up to this size: enough for any real message, bounded for a
+# misbehaving server that sends megabytes.
+MAX_ERROR_BODY = 256 * 1024
+
+
+class AtdakClient:
+    """Client of the atdak Chat Completions API (and any OpenAI-compatible server).
+
+    With no arguments it reads ``ATDAK_API_KEY`` and ``ATDAK_BASE_URL``.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int = 2,
+        retry_policy: RetryPolicy | None = None,
+        http_client: httpx.Client | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        key = os.environ.get("ATDAK_API_KEY") if api_key is None else api_key
+        if key is None:
+            raise AtdakError("no API key: pass api_key= or set ATDAK_API_KEY")
+        if any(ord(c) < 0x21 or ord(c) == 0x7F for c in key):
+            raise AtdakError("the API key contains whitespace or control characters")
+        self.api_key = key
+        self.base_url = (base_url or os.environ.get("ATDAK_BASE_URL") or DEFAULT_BASE_URL).rstrip(
+            "/"
+        )
+        self.timeout = Timeout.coerce(timeout)
+        self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(follow_redirects=False)
+        self._headers = {"User-Agent": "atdak-python", **(default_headers or {})}
+
+    @cached_property
+    def chat(self) -> Chat:
+        from atdak_cli.client._resources import Chat
+
+        return Chat(self)
+
+    @cached_property
+    def models(self) -> Models:
+        from atdak_cli.client._resources import Models
+
+        return Models(self)
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> AtdakClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def redact(self, text: str) -> str:
+        """``text`` with this client's key masked (servers sometimes echo it back)."""
+        return redact_key(text, self.api_key)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None,
+        deadline: Deadline,
+        stream: bool,
+    ) -> httpx.Response:
+        """Send with retries; returns an open response with a 2xx status (caller closes)."""
+        attempt = 0
+        while True:
+            try:
+                return self._send_once(method, path, body=body, deadline=deadline, stream=stream)
+            except APIError as error:
+                self._wait_or_raise(error, attempt, deadline)
+                attempt += 1
+
+    def _wait_or_raise(self, error: APIError, attempt: int, deadline: Deadline) -> None:
+        policy = self.retry_policy
+        if not policy.should_retry(error, attempt):
+            raise error
+        headers = error.response.headers if isinstance(error, APIStatusError) else None
+        delay = policy.delay(attempt, headers)
+        left = deadline.remaining()
+        if delay > MAX_RETRY_AFTER or (left is not None and delay >= left):
+            error.message = f"{error.message} (the server asks to retry in {delay:.0f} s)"
+            error.args = (error.message,)
+            raise error
+        policy.sleep(delay)
+
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None,
+        deadline: Deadline,
+        stream: bool,
+    ) -> httpx.Response:
+        request = self._build_request(method, path, body=body, deadline=deadline, stream=stream)
+        with translate_transport_errors(request):
+            response = self._http.send(request, stream=True)
+        if response.is_success:
+            return response
+        raise self._status_error(response)
+
+    def _build_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None,
+        deadline: Deadline,
+        stream: bool,
+    ) -> httpx.Request:
+        timeout = self.timeout
+        read = deadline.cap(timeout.first_content if stream else timeout.idle)
+        headers = {
+            **self._headers,
+            "Accept": "text/event-stream" if stream else "application/json",
+        }
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        if stream:
+            # Compressed event streams are buffered by some proxies: ask for none.
+            headers["Accept-Encoding"] = "identity"
+        content = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        connect = deadline.cap(timeout.connect)
+        return self._http.build_request(
+            method,
+            self.base_url + path,
+            content=content,
+            headers=headers,
+            timeout=httpx.Timeout(connect=connect, read=read, write=connect, pool=connect),
+        )
+
+    def _status_error(self, response: httpx.Response) -> APIError:
+        try:
+            raw = _read_bounded(response, MAX_ERROR_BODY)
+        except (httpx.HTTPError, OSError):
+            raw = b""
+        finally:
+            response.close()
+        if response.is_redirect:
+            return RedirectRefusedError(response)
+        body, message = _error_message(raw, response)
+        cls = status_error_class(response.status_code)
+        return cls(self.redact(message), response=response, body=body)
+
+
+class RedirectRefusedError(APIConnectionError):
+    """The server answered with a redirect: never followed, so the key never leaves its origin."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        location = strip_userinfo(response.headers.get("location", ""))
+        super().__init__(
+            f"the server redirected ({response.status_code}) to {location or 'elsewhere'}; "
+            "redirects are not followed",
+            request=response.request,
+        )
+
+
+@contextmanager
+def translate_transport_errors(request: httpx.Request) -> Iterator[None]:
+    """httpx's exceptions become ours at the library boundary."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise APITimeoutError(f"{_timeout_kind(exc)} timed out", request=request) from exc
+    except httpx.UnsupportedProtocol as exc:
+        raise APIConnectionError(f"unsupported URL: {exc}", request=request) from exc
+    except httpx.TransportError as exc:
+        raise APIConnectionError(_describe_transport(exc, request), request=request) from exc
+
+
+def _timeout_kind(exc: httpx.TimeoutException) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connecting"
+    if isinstance(exc, httpx.ReadTimeout):
+        return "waiting for the server to answer"
+    if isinstance(exc, httpx.PoolTimeout):
+        return "waiting for a free connection"
+    return "sending the request"
+
+
+def _describe_transport(exc: httpx.TransportError, request: httpx.Request) -> str:
+    host = request.url.host
+    text = str(exc).strip().splitlines()
+    detail = text[0] if text else type(exc).__name__
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect to {host} ({detail})"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"{host} closed the connection or did not speak HTTP ({detail})"
+    if isinstance(exc, httpx.ProxyError):
+        return f"the proxy failed ({strip_userinfo(detail)})"
+    return f"connection to {host} failed ({detail})"
+
+
+def _read_bounded(response: httpx.Response, limit: int) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    for part in response.iter_bytes():
+        parts.append(part)
+        size += len(part)
+        if size >= limit:
+            break
+    return b"".join(parts)[:limit]
+
+
+def _error_message(raw: bytes, response: httpx.Response) -> tuple[object, str]:
+    """The body (parsed when JSON) and one readable line about the failure."""
+    status = f"HTTP {response.status_code}"
+    text = raw.decode("utf-8", "replace").strip()
+    try:
+        body: object = json.loads(text) if text else None
+    except ValueError:
+        body = None
+    message = _message_in(body)
+    if message is None:
+        media = response.headers.get("content-type", "").split(";")[0].strip()
+        if not text:
+            message = response.reason_phrase or "no details"
+        elif media in ("text/html", "application/xhtml+xml") or text.lstrip().startswith("<"):
+            message = _html_title(text) or "an HTML error page"
+        else:
+            message = text
+        body = text if body is None else body
+    line = " ".join(message.split())
+    if len(line) > 300:
+        line = line[:297] + "..."
+    return body, f"{status}: {line}"
+
+
+def _message_in(body: object) -> str | None:
+    """OpenAI ``{"error": {"message"}}``, FastAPI ``{"detail"}``, vLLM ``{"message"}``, a string."""
+    if isinstance(body, str):
+        return body
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error", body)
+    if isinstance(error, str):
+        return error
+    if isinstance(error, dict):
+        for key in ("message", "detail", "msg"):
+            value = error.get(key)
+            if isinstance(value, str) and value:
+                return value
+        detail = error.get("detail")
+        if detail is not None:
+            return json.dumps(detail, ensure_ascii=False)
+    return None
+
+
+def _html_title(text: str) -> str | None:
+    lower = text.lower()
+    start = lower.find("<title>")
+    end = lower.find("</title>")
+    if start == -1 or end <= start:
+        return None
+    title = " ".join(text[start + 7 : end].split())
+    return f"an HTML page: {title}" if title else None
+
+
+__all__ = ["AtdakClient", "DEFAULT_BASE_URL", "RedirectRefusedError", "mask_key"]

@@ -1,0 +1,312 @@
+"""``Stream``: the chunks of a streamed answer, read from an open response."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator, Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from atdak_cli.client._errors import (
+    IncompleteStreamError,
+    ServerStreamError,
+    StreamError,
+)
+from atdak_cli.client._sse import ServerSentEvent, SSEDecoder
+from atdak_cli.client._timeouts import Deadline, Timeout, Watchdog
+from atdak_cli.client._types import ChatCompletion, ChatCompletionChunk, CompletionUsage
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+# A JSON body longer than this is not an answer we can use (and must not exhaust memory).
+MAX_JSON_BODY = 64 * 1024 * 1024
+
+
+class Stream:
+    """An iterator of :class:`ChatCompletionChunk` and a context manager.
+
+    The connection is closed when the stream is exhausted, fails, or is closed early.
+    While iterating it gathers choice 0 (``text``, ``reasoning``, ``finish_reason``,
+    ``usage``) so that a caller stopped by an error still has the partial answer.
+    """
+
+    def __init__(
+        self,
+        response: httpx.Response,
+        *,
+        timeout: Timeout,
+        deadline: Deadline,
+        redact: Callable[[str], str] = str,
+    ) -> None:
+        self.response = response
+        self.text_parts: list[str] = []
+        self.reasoning_parts: list[str] = []
+        self.finish_reason: str | None = None
+        self.usage: CompletionUsage | None = None
+        # The server's own object when it answered with one JSON completion.
+        self.json_body: dict[str, Any] | None = None
+        self._first: ChatCompletionChunk | None = None
+        self._timeout = timeout
+        self._deadline = deadline
+        self._redact = redact
+        self._watchdog = Watchdog(response)
+        self._iterator = self._chunks()
+
+    @property
+    def text(self) -> str:
+        """The answer (choice 0) received so far."""
+        return "".join(self.text_parts)
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(self.reasoning_parts)
+
+    def __iter__(self) -> Iterator[ChatCompletionChunk]:
+        return self
+
+    def __next__(self) -> ChatCompletionChunk:
+        return next(self._iterator)
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection; safe to call more than once."""
+        self._watchdog.disarm()
+        self._iterator.close()
+        self.response.close()
+
+    def to_completion(self) -> ChatCompletion:
+        """The answer assembled as a ``chat.completion`` object (for ``--json``)."""
+        first = self._first
+        message: dict[str, Any] = {"role": "assistant", "content": self.text}
+        if self.reasoning_parts:
+            message["reasoning_content"] = self.reasoning
+        data: dict[str, Any] = {
+            "id": first.id if first else "",
+            "object": "chat.completion",
+            "created": first.created if first else 0,
+            "model": first.model if first else "",
+            "choices": [{"index": 0, "message": message, "finish_reason": self.finish_reason}],
+        }
+        if self.usage is not None:
+            data["usage"] = self.usage.to_dict()
+        return ChatCompletion.from_dict(data)
+
+    def _chunks(self) -> Generator[ChatCompletionChunk, None, None]:
+        try:
+            self._arm_first_content()
+            yield from self._body_chunks()
+        except httpx.TimeoutException as exc:
+            raise self._timeout_error() from exc
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            raise self._cut_error(exc) from exc
+        finally:
+            self._watchdog.disarm()
+            self.response.close()
+
+    def _body_chunks(self) -> Iterator[ChatCompletionChunk]:
+        kind = _content_kind(self.response.headers.get("content-type", ""))
+        if kind == "html":
+            raise StreamError(
+                "the server sent an HTML page instead of an answer (a proxy or captive portal?)",
+                request=self.response.request,
+            )
+        if kind == "json":
+            yield from self._json_body()
+            return
+        yield from self._sse_body(SSEDecoder(), self.response.iter_bytes())
+
+    def _sse_body(
+        self, decoder: SSEDecoder, source: Iterator[bytes]
+    ) -> Iterator[ChatCompletionChunk]:
+        for raw in source:
+            self._check_watchdog()
+            for event in decoder.feed(raw):
+                if event.data == "[DONE]":
+                    return
+                chunk = self._accept(event)
+                if chunk is not None:
+                    yield chunk
+        self._check_watchdog()
+        for event in decoder.close():
+            if event.data == "[DONE]":
+                return
+            chunk = self._accept(event)
+            if chunk is not None:
+                yield chunk
+        if self.finish_reason is None:
+            raise IncompleteStreamError(
+                "the stream ended before the model finished",
+                partial=self.text,
+                request=self.response.request,
+            )
+
+    def _json_body(self) -> Iterator[ChatCompletionChunk]:
+        """A server that answers a stream request with one JSON object (or mislabels SSE)."""
+        body = self.response.read()
+        if len(body) > MAX_JSON_BODY:
+            raise StreamError("the answer is too large", request=self.response.request)
+        stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
+        if stripped.startswith((b"data:", b":", b"event:")):
+            yield from self._sse_body(SSEDecoder(), iter([body]))
+            return
+        data = _loads(body, self.response.request)
+        _raise_in_band_error(data, self.response.request, self.text, self._redact)
+        if not isinstance(data, dict):
+            raise StreamError("the answer is not a JSON object", request=self.response.request)
+        self.json_body = data
+        completion = ChatCompletion.from_dict(data)
+        yield self._record(_chunk_from_completion(completion, data))
+
+    def _accept(self, event: ServerSentEvent) -> ChatCompletionChunk | None:
+        if not event.data.strip():
+            return None
+        data = _loads(event.data.encode(), self.response.request, partial=self.text)
+        if event.event == "error" and not (isinstance(data, dict) and "error" in data):
+            data = {"error": data}
+        _raise_in_band_error(data, self.response.request, self.text, self._redact)
+        if not isinstance(data, dict):
+            raise StreamError(
+                "the stream sent a chunk that is not a JSON object",
+                request=self.response.request,
+                partial=self.text,
+            )
+        return self._record(ChatCompletionChunk.from_dict(data))
+
+    def _record(self, chunk: ChatCompletionChunk) -> ChatCompletionChunk:
+        if self._first is None:
+            self._first = chunk
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        for choice in chunk.choices:
+            if choice.index != 0:
+                continue
+            if choice.delta.content or choice.delta.reasoning_content:
+                self._content_arrived()
+            if choice.delta.content:
+                self.text_parts.append(choice.delta.content)
+            if choice.delta.reasoning_content:
+                self.reasoning_parts.append(choice.delta.reasoning_content)
+            if choice.finish_reason is not None:
+                self.finish_reason = choice.finish_reason
+        return chunk
+
+    def _arm_first_content(self) -> None:
+        self._watchdog.arm(self._deadline.cap(self._timeout.first_content), "first_content")
+
+    def _content_arrived(self) -> None:
+        if self._watchdog.expired is None and not self.text_parts and not self.reasoning_parts:
+            self._watchdog.arm(self._deadline.remaining(), "total")
+
+    def _check_watchdog(self) -> None:
+        if self._watchdog.expired is not None:
+            raise self._timeout_error()
+        if self._deadline.remaining() == 0.0:
+            self._watchdog.expired = "total"
+            raise self._timeout_error()
+
+    def _timeout_error(self) -> IncompleteStreamError:
+        reason = self._watchdog.expired
+        if reason == "first_content":
+            message = f"no answer within {self._timeout.first_content:g} s"
+        elif reason == "total":
+            message = "the request took longer than its deadline"
+        else:
+            message = "the server went silent mid-answer"
+        return IncompleteStreamError(
+            message, partial=self.text, reason="timeout", request=self.response.request
+        )
+
+    def _cut_error(self, exc: Exception) -> IncompleteStreamError:
+        if self._watchdog.expired is not None:
+            return self._timeout_error()
+        return IncompleteStreamError(
+            f"the connection broke mid-answer ({_describe(exc)})",
+            partial=self.text,
+            reason="network",
+            request=self.response.request,
+        )
+
+
+def _content_kind(content_type: str) -> str:
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media in ("text/html", "application/xhtml+xml"):
+        return "html"
+    if media == "application/json" or media.endswith("+json"):
+        return "json"
+    # text/event-stream, and servers that label SSE text/plain or nothing at all.
+    return "sse"
+
+
+def _loads(body: bytes, request: httpx.Request | None, *, partial: str = "") -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        snippet = body[:60].decode("utf-8", "replace").replace("\n", " ")
+        raise StreamError(
+            f"the server sent a malformed chunk: {snippet!r}", request=request, partial=partial
+        ) from None
+
+
+def _raise_in_band_error(
+    data: object, request: httpx.Request | None, partial: str, redact: Callable[[str], str]
+) -> None:
+    """OpenAI and vLLM send ``{"error": {...}}``; llama.cpp ``{"error": {...}}`` after
+    ``event: error``; vLLM's older shape is ``{"object": "error", "message": ...}``."""
+    if not isinstance(data, dict):
+        return
+    error = data.get("error")
+    if error is None and data.get("object") == "error":
+        error = data
+    if error is None:
+        return
+    message = error.get("message") if isinstance(error, dict) else error
+    text = redact(str(message or "error")).strip().splitlines()
+    raise ServerStreamError(
+        f"the server reported an error mid-answer: {text[0] if text else 'error'}",
+        request=request,
+        body=data,
+        partial=partial,
+    )
+
+
+def _chunk_from_completion(completion: ChatCompletion, data: dict[str, Any]) -> ChatCompletionChunk:
+    choice = completion.choices[0] if completion.choices else None
+    delta: dict[str, Any] = {"role": "assistant"}
+    if choice is not None:
+        delta["content"] = choice.message.content or ""
+        if choice.message.reasoning_content:
+            delta["reasoning_content"] = choice.message.reasoning_content
+    chunk: dict[str, Any] = {
+        "id": completion.id,
+        "object": "chat.completion.chunk",
+        "created": completion.created,
+        "model": completion.model,
+        "choices": [
+            {
+                "index": 0,
+                "delta": delta,
+                "finish_reason": (choice.finish_reason if choice else None) or "stop",
+            }
+        ],
+    }
+    if "usage" in data:
+        chunk["usage"] = data["usage"]
+    return ChatCompletionChunk.from_dict(chunk)
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

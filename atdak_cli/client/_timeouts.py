@@ -1,0 +1,95 @@
+"""Deadlines of one request: connect, first content, idle, and the whole request."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """Seconds; ``None`` means no limit.
+
+    ``total`` bounds the whole request, retries included; ``first_content`` the wait for the
+    first piece of the answer (keep-alive comments do not count); ``idle`` any silence once
+    the answer has started.
+    """
+
+    total: float | None = None
+    connect: float = 10.0
+    first_content: float | None = 120.0
+    idle: float | None = 120.0
+
+    @classmethod
+    def coerce(cls, value: Timeout | float | None) -> Timeout:
+        if isinstance(value, Timeout):
+            return value
+        if value is None:
+            return cls()
+        return cls(total=float(value), first_content=min(float(value), 120.0))
+
+
+class Deadline:
+    """The moment the whole request must be over."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self._end = None if seconds is None else time.monotonic() + seconds
+
+    def remaining(self) -> float | None:
+        return None if self._end is None else max(self._end - time.monotonic(), 0.0)
+
+    def cap(self, seconds: float | None) -> float | None:
+        """``seconds`` shortened to what is left of the deadline."""
+        left = self.remaining()
+        if left is None:
+            return seconds
+        return left if seconds is None else min(seconds, left)
+
+
+class Watchdog:
+    """Cuts a response's connection when a deadline passes.
+
+    httpx's read timeout bounds each silence, not the whole body: a server trickling one byte
+    a second would never trip it. Shutting the socket down wakes the blocked read at once.
+    """
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._socket = _socket_of(response)
+        self._timer: threading.Timer | None = None
+        self.expired: str | None = None
+
+    def arm(self, seconds: float | None, reason: str) -> None:
+        """(Re)start the countdown; the earlier arm is forgotten."""
+        self.disarm()
+        if seconds is None:
+            return
+        self._timer = threading.Timer(seconds, self._expire, args=(reason,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expire(self, reason: str) -> None:
+        self.expired = reason
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
+
+
+def _socket_of(response: httpx.Response) -> socket.socket | None:
+    stream = response.extensions.get("network_stream")
+    get_info = getattr(stream, "get_extra_info", None)
+    if get_info is None:
+        return None
+    sock = get_info("socket")
+    return sock if isinstance(sock, socket.socket) else None

@@ -1,0 +1,275 @@
+"""Response types: frozen dataclasses with a lenient ``from_dict``.
+
+Unknown fields are kept in ``extra`` and missing optional fields tolerated, so a server that
+adds or omits fields never breaks a client. No validation framework: parsing a chunk must cost
+a small constant (pydantic alone adds ~70 ms to start-up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "ChatCompletionMessage",
+    "Choice",
+    "ChoiceDelta",
+    "ChunkChoice",
+    "CompletionUsage",
+    "Model",
+    "ModelList",
+]
+
+JSON = Mapping[str, Any]
+
+
+def _rest(data: JSON, known: frozenset[str]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in known}
+
+
+def _str(value: object, default: str = "") -> str:
+    return value if isinstance(value, str) else default
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _dict(value: object) -> JSON:
+    return value if isinstance(value, Mapping) else {}
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionUsage:
+    """Token counts of one request."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    _KNOWN = frozenset({"prompt_tokens", "completion_tokens", "total_tokens"})
+
+    @classmethod
+    def from_dict(cls, data: JSON) -> CompletionUsage:
+        prompt, completion = _int(data.get("prompt_tokens")), _int(data.get("completion_tokens"))
+        total = _int(data.get("total_tokens")) or prompt + completion
+        return cls(prompt, completion, total, _rest(data, cls._KNOWN))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+            **self.extra,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ChatCompletionMessage:
+    """The assistant's message of a non-streamed answer."""
+
+    role: str = "assistant"
+    content: str | None = None
+    reasoning_content: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    _KNOWN = frozenset({"role", "content", "reasoning_content"})
+
+    @classmethod
+    def from_dict(cls, data: JSON) -> ChatCompletionMessage:
+        content, reasoning = data.get("content"), data.get("reasoning_content")
+        return cls(
+            role=_str(data.get("role"), "assistant"),
+            content=content if isinstance(content, str) else None,
+            reasoning_content=reasoning if isinstance(reasoning, str) else None,
+            extra=_rest(data, cls._KNOWN),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One choice of a non-streamed answer."""
+
+    index: int = 0
+    message: ChatCompletionMessage = field(default_factory=ChatCompletionMessage)
+    finish_reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    _KNOWN = frozenset({"index", "message", "finish_reason"})
+
+    @classmethod
+    def from_dict(cls, data: JSON) -> Choice:
+        reason = data.get("finish_reason")
+        return cls(
+            index=_int(data.get("index")),
+            message=ChatCompletionMessage.from_dict(_dict(data.get("message"))),
+            finish_reason=reason if isinstance(reason, str) else None,
+            extra=_rest(data, cls._KNOWN),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChatCompletion:
+    """A complete answer (``object: chat.completion``)."""
+
+    id: str = ""
+    object: str = "chat.completion"
+    created: int = 0
+    model: str = ""
+    choices: list[Choice] = field(default_factory=list)
+    usage: CompletionUsage | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: JSON) -> ChatCompletion:
+        choices = data.get("choices")
+        usage = data.get("usage")
+        return cls(
+            id=_str(data.get("id")),
+            object=_str(data.get("object"), "chat.completion"),
+            created=_int(data.get("created")),
+            model=_str(data.get("model")),
+            choices=[Choice.from_dict(c) for c in choices if isinstance(c, Mapping)]
+            if isinstance(choices, list)
+            else [],
+            usage=CompletionUsage.from_dict(usage) if isinstance(usage, Mapping) else None,
+            raw=dict(data),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The API's JSON object, as the server sent it (or as assembled from a stream)."""
+        return dict(self.raw)
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceDelta:
+    """What one chunk adds to a choice. ``content`` is ``""`` when the server sent none, so
+    ``print(chunk.choices[0].delta.content, end="")`` never prints ``None``."""
+
+    content: str = ""
+    role: str | None = None
+    reasoning_content: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    _KNOWN = frozenset({"content", "role", "reasoning_content"})
+
+    @classmethod
+    def from_dict(cls, data: JSON) -> ChoiceDelta:
+        content, role = data.get("content"), data.get("role")
+        reasoning = data.get("reasoning_content")
+        return cls(
+            content=content if isinstance(content, str) else "",
+            role=role if isinstance(role, str) else None,
+            reasoning_content=reasoning if isinstance(reasoning, str) else "",
+            extra=_rest(data, cls._KNOWN),
+        )
+
+
+_EMPTY_DELTA = ChoiceDelta()
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkChoice:
+    """One choice inside a streamed chunk."""
+
+    index: int = 0
+    delta: ChoiceDelta = _EMPTY_DELTA
+    finish_reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    _KNOWN = frozenset({"index", "delta", "finish_reason"})
+
+    @classmethod
+    def from_dict(cls, data: JSON) -> ChunkChoice:
+        reason = data.get("finish_reason")
+        delta = data.get("delta")
+        return cls(
+            index=_int(data.get("index")),
+            delta=ChoiceDelta.from_dict(delta) if isinstance(delta, Mapping) else _EMPTY_DELTA,
+            finish_reason=reason if isinstance(reason, str) else None,
+            extra=_rest(data, cls._KNOWN),
+        )
+
+
+_EMPTY_CHOICES = (ChunkChoice(),)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatCompletionChunk:
+    """One streamed chunk (``object: chat.completion.chunk``).
+
+    ``choices`` always holds at least one choice: a chunk the server sent with none (the
+    usage-only chunk at the end of an OpenAI stream) gets an empty one, so
+    ``chunk.choices[0].delta.content`` never raises ``IndexError``.
+    """
+
+    id: str = ""
+    object: str = "chat.completion.chunk"
+    created: int = 0
+    model: str = ""
+    choices: list[ChunkChoice] = field(default_factory=lambda: list(_EMPTY_CHOICES))
+    usage: CompletionUsage | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_dict(cls, data: JSON) -> ChatCompletionChunk:
+        raw_choices = data.get("choices")
+        choices = (
+            [ChunkChoice.from_dict(c) for c in raw_choices if isinstance(c, Mapping)]
+            if isinstance(raw_choices, list)
+            else []
+        )
+        usage = data.get("usage")
+        return cls(
+            id=_str(data.get("id")),
+            object=_str(data.get("object"), "chat.completion.chunk"),
+            created=_int(data.get("created")),
+            model=_str(data.get("model")),
+            choices=choices or list(_EMPTY_CHOICES),
+            usage=CompletionUsage.from_dict(usage) if isinstance(usage, Mapping) else None,
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """One entry of ``GET /models``."""
+
+    id: str
+    object: str = "model"
+    created: int = 0
+    owned_by: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    _KNOWN = frozenset({"id", "object", "created", "owned_by"})
+
+    @classmethod
+    def from_dict(cls, data: JSON) -> Model:
+        return cls(
+            id=_str(data.get("id")),
+            object=_str(data.get("object"), "model"),
+            created=_int(data.get("created")),
+            owned_by=_str(data.get("owned_by")),
+            extra=_rest(data, cls._KNOWN),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelList:
+    """The answer of ``GET /models``; iterating yields its models."""
+
+    data: list[Model] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: object) -> ModelList:
+        items = data.get("data") if isinstance(data, Mapping) else data
+        if not isinstance(items, list):
+            items = []
+        return cls([Model.from_dict(m) for m in items if isinstance(m, Mapping) and m.get("id")])
+
+    def __iter__(self) -> Iterator[Model]:
+        return iter(self.data)

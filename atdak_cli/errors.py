@@ -1,0 +1,117 @@
+"""Exit statuses and the translation of every known failure into one line for the user."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """The documented exit codes (README, ``atdak --help``)."""
+
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    AUTH = 3
+    REJECTED = 4
+    RATE_LIMITED = 5
+    SERVER = 6
+    NETWORK = 7
+    TIMEOUT = 8
+    UNUSABLE = 9
+    HISTORY = 10
+    SIGINT = 130
+    PIPE = 141
+    SIGTERM = 143
+
+
+class AppError(Exception):
+    """A failure the user can act on: one line on stderr and a documented exit status."""
+
+    status: ExitStatus = ExitStatus.INTERNAL
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(AppError):
+    """Bad flags, config or local input: nothing was sent."""
+
+    status = ExitStatus.USAGE
+
+
+class MissingKeyError(AppError):
+    """No API key is configured."""
+
+    status = ExitStatus.AUTH
+
+
+class BadKeyError(AppError):
+    """The key that was found cannot be used as it is."""
+
+    status = ExitStatus.AUTH
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwound like Ctrl-C so the partial answer is saved (exit 143)."""
+
+
+def status_for(exc: BaseException) -> ExitStatus:
+    """The documented exit status of any failure (README, ``atdak --help``)."""
+    if isinstance(exc, AppError):
+        return exc.status
+    if isinstance(exc, KeyboardInterrupt):
+        return ExitStatus.SIGINT
+    if isinstance(exc, Terminated):
+        return ExitStatus.SIGTERM
+    if isinstance(exc, BrokenPipeError):
+        return ExitStatus.PIPE
+    from atdak_cli.client import _errors as api
+
+    if isinstance(exc, api.APIStatusError):
+        return _status_of_http(exc)
+    if isinstance(exc, api.APITimeoutError):
+        return ExitStatus.TIMEOUT
+    if isinstance(exc, api.APIConnectionError):
+        return ExitStatus.NETWORK
+    if isinstance(exc, api.IncompleteStreamError):
+        return {"timeout": ExitStatus.TIMEOUT, "network": ExitStatus.NETWORK}.get(
+            exc.reason, ExitStatus.UNUSABLE
+        )
+    if isinstance(exc, api.ServerStreamError):
+        return ExitStatus.SERVER
+    if isinstance(exc, api.StreamError):
+        return ExitStatus.UNUSABLE
+    if isinstance(exc, api.AtdakError):
+        return ExitStatus.USAGE
+    return ExitStatus.INTERNAL
+
+
+def _status_of_http(exc: object) -> ExitStatus:
+    code: int = getattr(exc, "status_code", 0)
+    if code in (401, 403):
+        return ExitStatus.AUTH
+    if code == 429:
+        return ExitStatus.RATE_LIMITED
+    if code >= 500:
+        return ExitStatus.SERVER
+    return ExitStatus.REJECTED
+
+
+HINTS: dict[ExitStatus, str] = {
+    ExitStatus.AUTH: "check the key: `atdak login`, or set ATDAK_API_KEY",
+    ExitStatus.RATE_LIMITED: "wait a moment and try again, or check your quota",
+    ExitStatus.SERVER: "the server failed; try again later",
+    ExitStatus.NETWORK: "check the network and the base URL (`atdak config show`)",
+    ExitStatus.TIMEOUT: "try again, or raise --timeout",
+    ExitStatus.UNUSABLE: "is the base URL an OpenAI-compatible API? (`atdak config show`)",
+}
+
+
+def one_line(exc: BaseException) -> str:
+    """``atdak: error: <what> — <hint>``, on one line."""
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    hint = getattr(exc, "hint", None) or HINTS.get(status_for(exc))
+    text = " ".join(str(message).split())
+    return f"atdak: error: {text}" + (f" — {hint}" if hint else "")

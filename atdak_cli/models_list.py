@@ -1,0 +1,61 @@
+"""``atdak models``: the server's models, enriched by the API page's catalogue."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+from atdak_cli import catalog
+from atdak_cli.catalog import ModelInfo
+from atdak_cli.columns import format_columns
+
+if TYPE_CHECKING:
+    from atdak_cli.client import AtdakClient
+    from atdak_cli.terminal import Terminal
+
+
+def fetch_models(client: AtdakClient, terminal: Terminal) -> list[ModelInfo]:
+    """``GET /models`` enriched with context lengths; the catalogue alone when the server
+    has no such endpoint (404)."""
+    from atdak_cli.client import NotFoundError
+
+    try:
+        served = client.models.list()
+    except NotFoundError:
+        terminal.notice("atdak: the server has no /models endpoint; showing the built-in catalogue")
+        return list(catalog.CATALOG)
+    return [_enrich(model.id, model.owned_by) for model in served]
+
+
+def _enrich(model_id: str, owner: str) -> ModelInfo:
+    known = catalog.lookup(model_id)
+    if known is not None:
+        return known
+    return ModelInfo(model_id, None, f"owned by {owner}" if owner else "")
+
+
+def print_models(models: list[ModelInfo], terminal: Terminal, *, as_json: bool) -> None:
+    out = terminal.stdout
+    if as_json:
+        out.write(json.dumps([asdict(m) for m in models], ensure_ascii=False, indent=2) + "\n")
+    elif terminal.stdout_isatty and terminal.color:
+        _print_table(models, terminal)
+    else:
+        rows = [["MODEL", "CONTEXT", "DESCRIPTION"]]
+        rows += [[m.id, catalog.format_tokens(m.context_length), m.description] for m in models]
+        out.write("\n".join(format_columns(rows)) + "\n")
+    out.flush()
+
+
+def _print_table(models: list[ModelInfo], terminal: Terminal) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("Model", style="cyan", no_wrap=True)
+    table.add_column("Context", justify="right")
+    table.add_column("Description")
+    for m in models:
+        table.add_row(m.id, catalog.format_tokens(m.context_length), m.description)
+    Console(file=terminal.stdout, width=terminal.width).print(table)

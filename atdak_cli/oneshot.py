@@ -1,0 +1,99 @@
+"""``atdak complete``: one question, one answer, made for shells and scripts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from atdak_cli import catalog
+from atdak_cli.errors import ExitStatus, UsageError
+from atdak_cli.prompt_input import PromptParts, build_messages
+from atdak_cli.turn import TurnRequest, TurnResult, run_turn
+
+if TYPE_CHECKING:
+    from atdak_cli.client import AtdakClient
+    from atdak_cli.config import Settings
+    from atdak_cli.render import Renderer, RenderMode
+    from atdak_cli.terminal import Terminal
+    from atdak_cli.turn import TurnRecorder
+
+FINISH_WARNINGS = {
+    "length": "the answer was cut off at the token limit (raise --max-tokens)",
+    "content_filter": "the answer was cut off by the provider's content filter",
+}
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    json: bool = False
+    usage: bool = False
+    render: RenderMode | None = None
+
+
+def prepare(settings: Settings, parts: PromptParts, terminal: Terminal) -> TurnRequest:
+    """Read every input and check it before anything is sent."""
+    stdin = None if terminal.stdin_isatty else terminal.stdin
+    messages = build_messages(parts, stdin=stdin)
+    check_context(settings.model, messages)
+    return TurnRequest(
+        model=settings.model, messages=messages, params=settings.sampling(), stream=settings.stream
+    )
+
+
+def check_context(model: str, messages: list[dict[str, str]]) -> None:
+    """Refuse locally what the model could never read (a lower-bound estimate)."""
+    limit = catalog.context_length(model)
+    if limit is None:
+        return
+    estimate = sum(catalog.estimate_tokens(m["content"]) for m in messages)
+    if estimate > limit:
+        raise UsageError(
+            f"the input is too long for {model}: at least {catalog.format_tokens(estimate)} "
+            f"tokens against a context of {catalog.format_tokens(limit)}",
+            hint="send less, or pick a model with a longer context (atdak models)",
+        )
+
+
+def complete(
+    client: AtdakClient,
+    request: TurnRequest,
+    terminal: Terminal,
+    options: OutputOptions,
+    *,
+    recorder: TurnRecorder | None = None,
+) -> ExitStatus:
+    """Run the exchange and print it; returns the exit status."""
+    renderer = None if options.json else _renderer(terminal, options)
+    result = run_turn(client, request, renderer=renderer, recorder=recorder)
+    if options.json and result.completion is not None:
+        terminal.stdout.write(json.dumps(result.completion.to_dict(), ensure_ascii=False, indent=2))
+        terminal.stdout.write("\n")
+        terminal.stdout.flush()
+    report(result, terminal, show_usage=options.usage)
+    return ExitStatus.OK
+
+
+def _renderer(terminal: Terminal, options: OutputOptions) -> Renderer:
+    from atdak_cli.render import choose_mode, make_renderer
+
+    return make_renderer(terminal, choose_mode(terminal, options.render))
+
+
+def report(result: TurnResult, terminal: Terminal, *, show_usage: bool) -> None:
+    """Warnings and usage, on stderr."""
+    warning = FINISH_WARNINGS.get(result.finish_reason or "")
+    if warning:
+        terminal.notice(f"atdak: warning: {warning}")
+    if show_usage:
+        terminal.notice(format_usage(result))
+
+
+def format_usage(result: TurnResult) -> str:
+    usage = result.usage
+    if usage is None:
+        return "usage: the server reported no token counts"
+    return (
+        f"usage: {usage.prompt_tokens} prompt + {usage.completion_tokens} completion "
+        f"= {usage.total_tokens} tokens"
+    )

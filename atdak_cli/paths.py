@@ -1,0 +1,43 @@
+"""Where atdak keeps its files (platformdirs, overridable by environment variables)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def config_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$ATDAK_CONFIG_DIR``, else the platform's user config directory."""
+    env = os.environ if environ is None else environ
+    if env.get("ATDAK_CONFIG_DIR"):
+        return Path(env["ATDAK_CONFIG_DIR"]).expanduser()
+    import platformdirs
+
+    return platformdirs.user_config_path("atdak")
+
+
+def data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$ATDAK_DATA_DIR``, else the platform's user data directory."""
+    env = os.environ if environ is None else environ
+    if env.get("ATDAK_DATA_DIR"):
+        return Path(env["ATDAK_DATA_DIR"]).expanduser()
+    import platformdirs
+
+    return platformdirs.user_data_path("atdak")
+
+
+def config_file(environ: Mapping[str, str] | None = None) -> Path:
+    return config_dir(environ) / "config.toml"
+
+
+def keys_file(environ: Mapping[str, str] | None = None) -> Path:
+    return config_dir(environ) / "keys.json"
+
+
+def history_file(environ: Mapping[str, str] | None = None) -> Path:
+    return data_dir(environ) / "history.db"
+
+
+def input_history_file(environ: Mapping[str, str] | None = None) -> Path:
+    return data_dir(environ) / "input-history"

@@ -1,0 +1,47 @@
+"""Renderers turn a stream of text deltas into output.
+
+``plain`` is for pipes (and never imports rich); ``markdown`` renders live on a terminal.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from atdak_cli.terminal import Terminal
+
+RenderMode = Literal["markdown", "plain"]
+
+
+class Renderer(Protocol):
+    """What the turn logic feeds: ``start``, then ``feed``/``feed_reasoning``, then one of
+    ``finish`` (the answer is complete) or ``abort`` (Ctrl-C or an error: keep what was shown,
+    leave the terminal clean, the cursor visible and on a fresh line)."""
+
+    def start(self) -> None: ...
+
+    def feed(self, text: str) -> None: ...
+
+    def feed_reasoning(self, text: str) -> None: ...
+
+    def finish(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+def choose_mode(terminal: Terminal, requested: RenderMode | None) -> RenderMode:
+    """Markdown on a terminal, plain into a pipe, unless the user asked for one."""
+    if requested is not None:
+        return requested
+    return "markdown" if terminal.stdout_isatty else "plain"
+
+
+def make_renderer(terminal: Terminal, mode: RenderMode) -> Renderer:
+    """The renderer for ``mode``; imports rich only for markdown."""
+    if mode == "markdown":
+        from atdak_cli.render.markdown import MarkdownRenderer
+
+        return MarkdownRenderer(terminal)
+    from atdak_cli.render.plain import PlainRenderer
+
+    return PlainRenderer(terminal)

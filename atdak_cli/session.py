@@ -1,0 +1,126 @@
+"""Building the API client from settings: key lookup, transport checks, debug logging."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from atdak_cli import __version__, paths
+from atdak_cli.config import Settings, check_key_transport, is_loopback
+from atdak_cli.errors import MissingKeyError
+from atdak_cli.secrets import find_key, remember
+
+if TYPE_CHECKING:
+    import httpx
+
+    from atdak_cli.client import AtdakClient
+    from atdak_cli.terminal import Terminal
+
+LOCAL_MODEL = "local"
+
+
+def open_client(
+    settings: Settings,
+    *,
+    api_key_flag: str | None = None,
+    terminal: Terminal | None = None,
+    debug: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> AtdakClient:
+    """A client for the settings' endpoint (or the embedded local model)."""
+    from atdak_cli.client import AtdakClient, Timeout
+
+    env = os.environ if environ is None else environ
+    timeout = Timeout(
+        total=settings.timeout,
+        first_content=settings.first_content_timeout or _first_content(settings.timeout),
+    )
+    headers = {"User-Agent": f"atdak/{__version__}"}
+    if uses_local_model(settings):
+        return AtdakClient(
+            api_key="",
+            base_url="http://local.invalid/v1",
+            timeout=timeout,
+            http_client=_local_http_client(settings),
+            default_headers=headers,
+        )
+    key = _api_key(settings, api_key_flag, env)
+    remember(key)
+    check_key_transport(settings, has_key=bool(key))
+    return AtdakClient(
+        api_key=key,
+        base_url=settings.base_url,
+        timeout=timeout,
+        http_client=_http_client(settings, terminal, debug=debug, key=key),
+        default_headers=headers,
+    )
+
+
+def uses_local_model(settings: Settings) -> bool:
+    return settings.model == LOCAL_MODEL or settings.base_url.startswith("local:")
+
+
+def _first_content(total: float | None) -> float:
+    return 120.0 if total is None else min(total, 120.0)
+
+
+def _api_key(settings: Settings, flag: str | None, env: Mapping[str, str]) -> str:
+    found = find_key(flag=flag, profile=settings.profile, environ=env, path=paths.keys_file(env))
+    if found is not None:
+        return found.value
+    from urllib.parse import urlsplit
+
+    if is_loopback(urlsplit(settings.base_url).hostname or ""):
+        return ""  # local servers (llama.cpp, vLLM, Ollama) usually need none
+    raise MissingKeyError("no API key is configured", hint=_missing_key_hint())
+
+
+def _missing_key_hint() -> str:
+    hint = "run `atdak login` or set ATDAK_API_KEY"
+    try:
+        from atdak_cli.local.model import is_available
+    except ImportError:
+        return hint
+    if is_available():
+        return hint + "; or run offline on the embedded model: atdak complete -m local ..."
+    return hint
+
+
+def _http_client(
+    settings: Settings, terminal: Terminal | None, *, debug: bool, key: str
+) -> httpx.Client:
+    import httpx
+
+    hooks = _debug_hooks(terminal, key) if debug and terminal is not None else {}
+    # Building an SSL context costs ~17 ms; a plain-http endpoint never needs one.
+    verify = not settings.base_url.startswith("http://")
+    return httpx.Client(follow_redirects=False, verify=verify, event_hooks=hooks)
+
+
+def _local_http_client(settings: Settings) -> httpx.Client:
+    import httpx
+
+    from atdak_cli.local.transport import LocalTransport
+
+    path = settings.model_path
+    return httpx.Client(transport=LocalTransport(Path(path) if path else None))
+
+
+def _debug_hooks(terminal: Terminal, key: str) -> dict[str, list[Callable[..., Any]]]:
+    from atdak_cli.client import mask_key
+
+    def show_request(request: httpx.Request) -> None:
+        terminal.notice(f"> {request.method} {request.url}")
+        for name, value in request.headers.items():
+            shown = f"Bearer {mask_key(key)}" if name.lower() == "authorization" else value
+            terminal.notice(f"> {name}: {shown}")
+
+    def show_response(response: httpx.Response) -> None:
+        status = f"{response.status_code} {response.reason_phrase}"
+        terminal.notice(f"< {response.http_version} {status}")
+        for name, value in response.headers.items():
+            terminal.notice(f"< {name}: {value}")
+
+    return {"request": [show_request], "response": [show_response]}

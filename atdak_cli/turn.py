@@ -1,0 +1,146 @@
+"""One exchange: request -> stream -> renderer -> history. Owns the ways out (Ctrl-C too)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from atdak_cli.errors import Terminated
+
+if TYPE_CHECKING:
+    from atdak_cli.client import AtdakClient, ChatCompletion, CompletionUsage, Stream
+    from atdak_cli.render import Renderer
+
+Status = Literal["complete", "interrupted", "incomplete", "error"]
+Message = dict[str, str]
+
+
+@dataclass
+class TurnRequest:
+    model: str
+    messages: Sequence[Message]
+    params: dict[str, Any]
+    stream: bool = True
+    # Fields beyond the API page's (e.g. OpenAI's stream_options), sent as they are.
+    extra_body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TurnResult:
+    """What came back, however the turn ended."""
+
+    text: str = ""
+    reasoning: str = ""
+    finish_reason: str | None = None
+    usage: CompletionUsage | None = None
+    completion: ChatCompletion | None = None
+    status: Status = "complete"
+    error: str | None = None
+
+
+class TurnRecorder(Protocol):
+    """Saves an exchange: the question before it is sent, the answer on every way out."""
+
+    def question(self, request: TurnRequest) -> None: ...
+
+    def answer(self, request: TurnRequest, result: TurnResult) -> None: ...
+
+
+def run_turn(
+    client: AtdakClient,
+    request: TurnRequest,
+    *,
+    renderer: Renderer | None,
+    recorder: TurnRecorder | None = None,
+) -> TurnResult:
+    """Send ``request``, show the answer as it comes, and record it whatever happens.
+
+    Exceptions (API errors, KeyboardInterrupt, Terminated) propagate after the partial
+    answer has been shown and recorded.
+    """
+    if recorder is not None:
+        recorder.question(request)
+    result = TurnResult()
+    if renderer is not None:
+        renderer.start()
+    try:
+        if request.stream:
+            _stream_answer(client, request, renderer, result)
+        else:
+            _whole_answer(client, request, renderer, result)
+    except BaseException as exc:
+        _fail(result, exc)
+        if renderer is not None:
+            renderer.abort()
+        raise
+    else:
+        if renderer is not None:
+            renderer.finish()
+    finally:
+        if recorder is not None:
+            recorder.answer(request, result)
+    return result
+
+
+def _stream_answer(
+    client: AtdakClient, request: TurnRequest, renderer: Renderer | None, result: TurnResult
+) -> None:
+    stream: Stream = client.chat.completions.create(
+        model=request.model,
+        messages=request.messages,
+        stream=True,
+        extra_body=request.extra_body,
+        **request.params,
+    )
+    with stream:
+        try:
+            for chunk in stream:
+                for choice in chunk.choices:
+                    if choice.index == 0 and renderer is not None:
+                        _show(renderer, choice.delta.reasoning_content, choice.delta.content)
+        finally:
+            result.text, result.reasoning = stream.text, stream.reasoning
+            result.finish_reason, result.usage = stream.finish_reason, stream.usage
+    result.completion = stream.to_completion()
+
+
+def _show(renderer: Renderer, reasoning: str, content: str) -> None:
+    if reasoning:
+        renderer.feed_reasoning(reasoning)
+    if content:
+        renderer.feed(content)
+
+
+def _whole_answer(
+    client: AtdakClient, request: TurnRequest, renderer: Renderer | None, result: TurnResult
+) -> None:
+    completion = client.chat.completions.create(
+        model=request.model,
+        messages=request.messages,
+        stream=False,
+        extra_body=request.extra_body,
+        **request.params,
+    )
+    choice = completion.choices[0] if completion.choices else None
+    if choice is not None:
+        result.text = choice.message.content or ""
+        result.reasoning = choice.message.reasoning_content or ""
+        result.finish_reason = choice.finish_reason
+    result.usage, result.completion = completion.usage, completion
+    if renderer is not None:
+        _show(renderer, result.reasoning, result.text)
+
+
+def _fail(result: TurnResult, exc: BaseException) -> None:
+    from atdak_cli.client import IncompleteStreamError, StreamError
+
+    if isinstance(exc, (KeyboardInterrupt, Terminated)):
+        result.status = "interrupted"
+    elif isinstance(exc, IncompleteStreamError):
+        result.status = "incomplete"
+    else:
+        result.status = "error"
+    if isinstance(exc, StreamError) and len(exc.partial) > len(result.text):
+        result.text = exc.partial
+    result.error = getattr(exc, "message", None) or str(exc) or type(exc).__name__
