@@ -1,0 +1,64 @@
+"""Fixtures shared by every test: a clean environment and the loopback API server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from api_server import FakeAPIServer, serve_api
+
+# A unique fake key: the secrets canary searches every output and file for it.
+CANARY_KEY = "sk-canary-7f3a9c1e5b2d4680aa11bb22cc33dd44"
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Config and data in tmp_path; no ATDAK_*, proxy or colour variables from the host."""
+    for name in list(os.environ):
+        if name.startswith("ATDAK_") or name.lower().endswith("_proxy") or name in (
+            "NO_COLOR",
+            "FORCE_COLOR",
+            "EDITOR",
+            "VISUAL",
+        ):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ATDAK_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("ATDAK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("NO_PROXY", "*")
+    yield
+
+
+@pytest.fixture
+def api() -> Iterator[FakeAPIServer]:
+    with serve_api() as server:
+        yield server
+        assert server.errors == []
+
+
+@pytest.fixture
+def key_env(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("ATDAK_API_KEY", CANARY_KEY)
+    return CANARY_KEY
+
+
+def run_atdak(
+    *args: str,
+    input: str | bytes | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> subprocess.CompletedProcess[bytes]:
+    """``python -m atdak_cli ARGS`` as a real process: stdout is a pipe, never a terminal."""
+    data = input.encode() if isinstance(input, str) else input
+    return subprocess.run(
+        [sys.executable, "-m", "atdak_cli", *args],
+        input=data if data is not None else b"",
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
