@@ -32,8 +32,14 @@ app = typer.Typer(
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-config_app = typer.Typer(help="Show where the configuration lives and what it says.")
+config_app = typer.Typer(
+    help="Show where the configuration lives and what it says.", no_args_is_help=True
+)
 app.add_typer(config_app, name="config")
+history_app = typer.Typer(
+    help="Browse, search and export saved conversations.", no_args_is_help=True
+)
+app.add_typer(history_app, name="history")
 
 # Options shared by commands, declared once so every command spells them alike.
 ModelOpt = Annotated[str | None, typer.Option("-m", "--model", help="Model name.")]
@@ -72,6 +78,9 @@ RenderOpt = Annotated[
     str | None, typer.Option("--render", help="markdown or plain (default: by terminal).")
 ]
 ColorOpt = Annotated[str | None, typer.Option("--color", help="auto, always or never.")]
+NoHistoryOpt = Annotated[
+    bool, typer.Option("--no-history", help="Do not save this exchange in the history.")
+]
 
 
 def _version(value: bool) -> None:
@@ -108,6 +117,12 @@ def complete(
     messages: Annotated[
         str | None, typer.Option("--messages", help="JSON array of {role, content} to send.")
     ] = None,
+    continue_last: Annotated[
+        bool, typer.Option("-c", "--continue", help="Continue the latest conversation.")
+    ] = False,
+    conversation: Annotated[
+        int | None, typer.Option("--conversation", help="Continue conversation ID.")
+    ] = None,
     model: ModelOpt = None,
     system: SystemOpt = None,
     temperature: TempOpt = None,
@@ -122,6 +137,7 @@ def complete(
     usage: Annotated[bool, typer.Option("--usage", help="Print token usage on stderr.")] = False,
     render: RenderOpt = None,
     color: ColorOpt = None,
+    no_history: NoHistoryOpt = False,
     profile: ProfileOpt = None,
     base_url: BaseUrlOpt = None,
     api_key: ApiKeyOpt = None,
@@ -138,12 +154,65 @@ def complete(
     settings = _settings(locals())
     terminal = _terminal(settings.color)
     parts = PromptParts(prompt or (), file or (), settings.system, messages)
-    request = prepare(settings, parts, terminal)
+    conversation_id, context = _context(continue_last, conversation)
+    request = prepare(settings, parts, terminal, context=context)
     if usage and request.stream:
         request.extra_body["stream_options"] = {"include_usage": True}
     options = OutputOptions(json=json_out, usage=usage, render=settings.render)
-    with open_client(settings, api_key_flag=api_key, terminal=terminal, debug=debug) as client:
-        raise typer.Exit(run(client, request, terminal, options))
+    with (
+        open_client(settings, api_key_flag=api_key, terminal=terminal, debug=debug) as client,
+        _recorder(settings, conversation_id) as recorder,
+    ):
+        raise typer.Exit(run(client, request, terminal, options, recorder=recorder))
+
+
+CHAT_EXAMPLES = """Examples:
+
+\b
+  atdak chat
+  atdak chat -m atdak-claude-3 -s "You are a terse reviewer" -f main.py
+  atdak chat --continue
+  atdak chat < questions.txt"""
+
+
+@app.command(epilog=CHAT_EXAMPLES)
+def chat(
+    file: Annotated[
+        list[str] | None, typer.Option("-f", "--file", help="Attach a file to the first message.")
+    ] = None,
+    continue_last: Annotated[
+        bool, typer.Option("-c", "--continue", help="Continue the latest conversation.")
+    ] = False,
+    resume: Annotated[int | None, typer.Option("--resume", help="Resume conversation ID.")] = None,
+    model: ModelOpt = None,
+    system: SystemOpt = None,
+    temperature: TempOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    top_p: TopPOpt = None,
+    frequency_penalty: FreqOpt = None,
+    presence_penalty: PresOpt = None,
+    render: RenderOpt = None,
+    color: ColorOpt = None,
+    no_history: NoHistoryOpt = False,
+    profile: ProfileOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    timeout: TimeoutOpt = None,
+    allow_insecure_http: InsecureOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Talk with a model in an interactive session (Ctrl-D or /exit to leave)."""
+    from atdak_cli.repl import ChatOptions, run_chat
+    from atdak_cli.session import open_client
+
+    settings = _settings(locals())
+    terminal = _terminal(settings.color)
+    options = ChatOptions(files=tuple(file or ()), continue_last=continue_last, resume=resume)
+
+    def connect(current: Any) -> Any:
+        return open_client(current, api_key_flag=api_key, terminal=terminal, debug=debug)
+
+    raise typer.Exit(run_chat(settings, terminal, connect, options))
 
 
 @app.command(epilog="Examples:\n  atdak models\n  atdak models --json | jq '.[].id'")
@@ -209,17 +278,104 @@ def config_show(profile: ProfileOpt = None) -> None:
     show_settings(settings, _terminal(settings.color))
 
 
+LimitOpt = Annotated[int, typer.Option("-n", "--limit", help="How many to show.")]
+IdArg = Annotated[int | None, typer.Argument(help="Conversation ID (default: the latest).")]
+
+
+@history_app.command("list")
+def history_list(limit: LimitOpt = 20, json_out: JsonOpt = False) -> None:
+    """Recent conversations, newest first."""
+    from atdak_cli import history_view, paths
+
+    history_view.list_conversations(
+        paths.history_file(), _terminal(None), limit=limit, as_json=json_out
+    )
+
+
+@history_app.command("show")
+def history_show(conversation_id: IdArg = None, json_out: JsonOpt = False) -> None:
+    """Print a conversation (rendered on a terminal, Markdown text in a pipe)."""
+    from atdak_cli import history_view, paths
+
+    history_view.show_conversation(
+        paths.history_file(), _terminal(None), conversation_id, as_json=json_out
+    )
+
+
+@history_app.command("search")
+def history_search(
+    query: Annotated[list[str], typer.Argument(help="Words to find.")],
+    limit: LimitOpt = 20,
+    json_out: JsonOpt = False,
+) -> None:
+    """Full-text search over every saved message."""
+    from atdak_cli import history_view, paths
+
+    history_view.search(
+        paths.history_file(), _terminal(None), " ".join(query), limit=limit, as_json=json_out
+    )
+
+
+@history_app.command("delete")
+def history_delete(conversation_id: Annotated[int, typer.Argument(help="ID.")]) -> None:
+    """Delete a conversation and its messages."""
+    from atdak_cli import history_view, paths
+
+    history_view.delete(paths.history_file(), _terminal(None), conversation_id)
+
+
+@history_app.command("export")
+def history_export(
+    conversation_id: Annotated[
+        int | None, typer.Argument(help="Conversation ID (default: all, one per line).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="markdown or json.")] = "json",
+) -> None:
+    """Export one conversation, or all of them (JSON Lines)."""
+    from atdak_cli import history_view, paths
+
+    history_view.export(paths.history_file(), _terminal(None), conversation_id, fmt=fmt)
+
+
+def _context(continue_last: bool, conversation: int | None) -> tuple[int | None, Any]:
+    if not continue_last and conversation is None:
+        return None, None
+    from atdak_cli import paths
+    from atdak_cli.recording import load_context
+
+    return load_context(paths.history_file(), conversation)
+
+
+def _recorder(settings: Any, conversation_id: int | None) -> Any:
+    """The history recorder, or a stand-in that records nothing (``--no-history``)."""
+    from contextlib import nullcontext
+
+    if not settings.history:
+        return nullcontext(None)
+    from atdak_cli import paths
+    from atdak_cli.recording import HistoryRecorder
+
+    return HistoryRecorder(
+        paths.history_file(),
+        conversation_id=conversation_id,
+        profile=settings.profile,
+        base_url=settings.base_url,
+    )
+
+
 def _settings(flags: dict[str, Any]) -> Any:
     from atdak_cli.config import load_settings
 
     names = {
         "model", "system", "temperature", "max_tokens", "top_p", "frequency_penalty",
         "presence_penalty", "stream", "render", "color", "profile", "base_url", "timeout",
-        "allow_insecure_http",
+        "allow_insecure_http", "no_history",
     }  # fmt: skip
-    given = {k: v for k, v in flags.items() if k in names and v not in (None, False)}
-    if flags.get("stream") is False:
-        given["stream"] = False
+    given = {k: v for k, v in flags.items() if k in names and v is not None}
+    if not flags.get("allow_insecure_http"):
+        given.pop("allow_insecure_http", None)
+    if given.pop("no_history", False):
+        given["history"] = False
     return load_settings(given)
 
 
@@ -239,8 +395,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     debug = "--debug" in args or bool(os.environ.get("ATDAK_DEBUG"))
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        app(args=args, prog_name="atdak", standalone_mode=False)
-        status = 0
+        status = _invoke(args)
     except typer.Exit as exc:
         status = exc.exit_code
     except typer.Abort:
@@ -252,7 +407,19 @@ def main(argv: list[str] | None = None) -> NoReturn:
     _exit(status)
 
 
+def _invoke(args: list[str]) -> int:
+    """Run the command without click's own handling, which would swallow exit codes,
+    turn Ctrl-C into a quiet 130 and a closed pipe into 1: ours is the one handler."""
+    command = typer.main.get_command(app)
+    with command.make_context("atdak", list(args)) as ctx:
+        command.invoke(ctx)
+    return 0
+
+
 def _usage_error(exc: Any) -> int:
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        print(exc.ctx.get_help())
+        return 0
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
     ctx = getattr(exc, "ctx", None)
     usage = f" — see `{ctx.command_path} --help`" if ctx is not None else ""

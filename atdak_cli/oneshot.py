@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from atdak_cli import catalog
-from atdak_cli.errors import ExitStatus, UsageError
+from atdak_cli.errors import ExitStatus, UsageError, one_line
 from atdak_cli.prompt_input import PromptParts, build_messages
 from atdak_cli.turn import TurnRequest, TurnResult, run_turn
 
 if TYPE_CHECKING:
     from atdak_cli.client import AtdakClient
     from atdak_cli.config import Settings
+    from atdak_cli.recording import HistoryRecorder
     from atdak_cli.render import Renderer, RenderMode
     from atdak_cli.terminal import Terminal
-    from atdak_cli.turn import TurnRecorder
 
 FINISH_WARNINGS = {
     "length": "the answer was cut off at the token limit (raise --max-tokens)",
@@ -31,10 +31,19 @@ class OutputOptions:
     render: RenderMode | None = None
 
 
-def prepare(settings: Settings, parts: PromptParts, terminal: Terminal) -> TurnRequest:
-    """Read every input and check it before anything is sent."""
+def prepare(
+    settings: Settings,
+    parts: PromptParts,
+    terminal: Terminal,
+    *,
+    context: list[dict[str, str]] | None = None,
+) -> TurnRequest:
+    """Read every input and check it before anything is sent. ``context`` holds the
+    messages of a continued conversation."""
     stdin = None if terminal.stdin_isatty else terminal.stdin
-    messages = build_messages(parts, stdin=stdin)
+    if context and any(m["role"] == "system" for m in context):
+        parts = replace(parts, system=None)
+    messages = (context or []) + build_messages(parts, stdin=stdin)
     check_context(settings.model, messages)
     return TurnRequest(
         model=settings.model, messages=messages, params=settings.sampling(), stream=settings.stream
@@ -61,7 +70,7 @@ def complete(
     terminal: Terminal,
     options: OutputOptions,
     *,
-    recorder: TurnRecorder | None = None,
+    recorder: HistoryRecorder | None = None,
 ) -> ExitStatus:
     """Run the exchange and print it; returns the exit status."""
     renderer = None if options.json else _renderer(terminal, options)
@@ -71,6 +80,9 @@ def complete(
         terminal.stdout.write("\n")
         terminal.stdout.flush()
     report(result, terminal, show_usage=options.usage)
+    if recorder is not None and recorder.failure is not None:
+        terminal.notice(one_line(recorder.failure))
+        return ExitStatus.HISTORY
     return ExitStatus.OK
 
 

@@ -1,0 +1,736 @@
+"""Conversation history in SQLite: schema, migrations, queries.
+
+One file, ``history.db``, is shared by every atdak process at once. WAL lets readers carry on
+beside the one writer, the busy timeout makes writers queue, and every write is one short
+``BEGIN IMMEDIATE`` transaction: taking the write lock up front means no transaction ever has to
+upgrade a read lock, which is the SQLITE_BUSY case a busy handler cannot resolve
+(https://sqlite.org/lang_transaction.html).
+
+Any failure to open, read or write raises :class:`HistoryError` (exit 10): the caller still
+delivers the answer and prints one line. A file that is not a database is never rewritten.
+
+Full-text search uses FTS5 with the ``unicode61`` tokenizer. That tokenizer keeps a run of Chinese
+or Japanese characters as one token, so the indexed copy of each message gets a zero-width space
+(U+200B, a separator to unicode61) around every CJK character, and a query term becomes a phrase of
+those characters: ``数据库`` matches inside ``使用数据库的时候``.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from atdak_cli.errors import AppError, ExitStatus, UsageError
+
+Status = Literal["complete", "interrupted", "incomplete", "error"]
+STATUSES: frozenset[str] = frozenset(get_args(Status))
+DB_NAME = "history.db"
+SQLITE_HEADER = b"SQLite format 3\x00"
+# Defence in depth: a request's parameters are stored, its credentials never are.
+SECRET_PARAMS = frozenset(
+    {"api_key", "apikey", "authorization", "headers", "extra_headers", "default_headers"}
+)
+USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
+ZWSP = "\u200b"
+_CJK = (
+    "\u3040-\u30ff"  # Hiragana, Katakana
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"  # Han
+    "\uac00-\ud7af"  # Hangul syllables
+)
+_CJK_EDGE = re.compile(f"(?<=[{_CJK}])|(?=[{_CJK}])")
+_WORD = re.compile(r"[^\W_]")
+
+
+class HistoryError(AppError):
+    """The history could not be opened, read or written; the answer is still delivered."""
+
+    status = ExitStatus.HISTORY
+
+
+class ConversationNotFound(UsageError):
+    """No conversation has the ID the user gave (exit 2: bad local input)."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One stored message, user or assistant, with how its request ended."""
+
+    id: int
+    conversation_id: int
+    position: int
+    role: str
+    content: str
+    status: Status
+    finish_reason: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    total_tokens: int | None
+    model: str | None
+    params: dict[str, Any]
+    error: str | None
+    created: datetime
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    """A row of ``history list``."""
+
+    id: int
+    created: datetime
+    updated: datetime
+    model: str
+    title: str
+    profile: str | None
+    host: str | None
+    message_count: int
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A conversation with its messages in position order."""
+
+    id: int
+    created: datetime
+    updated: datetime
+    model: str
+    title: str
+    profile: str | None
+    host: str | None
+    messages: tuple[Message, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (datetimes as ISO 8601) for ``history export --format json``."""
+        data: dict[str, Any] = _jsonable(asdict(self))
+        return data
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A message matching a search, with a snippet whose matches are wrapped in markers."""
+
+    message_id: int
+    conversation_id: int
+    position: int
+    role: str
+    title: str
+    model: str
+    created: datetime
+    snippet: str
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """Tokens spent on one local day with one model."""
+
+    day: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    responses: int
+
+
+def default_history_path(environ: Mapping[str, str] | None = None) -> Path:
+    """``$ATDAK_DATA_DIR/history.db``, else ``history.db`` in the platform's user data dir."""
+    env = os.environ if environ is None else environ
+    override = env.get("ATDAK_DATA_DIR")
+    if override:
+        return Path(override).expanduser() / DB_NAME
+    import platformdirs
+
+    return platformdirs.user_data_path("atdak") / DB_NAME
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- migrations: append only; a database's PRAGMA user_version is how many have run ----------
+
+
+def m001_initial(conn: sqlite3.Connection) -> None:
+    """Conversations and their messages."""
+    conn.execute(
+        """CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            model TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            profile TEXT,
+            host TEXT)"""
+    )
+    conn.execute("CREATE INDEX conversations_updated ON conversations (updated_at)")
+    conn.execute(
+        """CREATE TABLE messages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            role TEXT NOT NULL,
+            content TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'complete'
+                CHECK (status IN ('complete', 'interrupted', 'incomplete', 'error')),
+            finish_reason TEXT,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            total_tokens INTEGER,
+            model TEXT,
+            params TEXT NOT NULL DEFAULT '{}',
+            error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (conversation_id, position))"""
+    )
+
+
+def m002_fts(conn: sqlite3.Connection) -> None:
+    """Full-text index of message content, kept by this module (see the module docstring)."""
+    conn.execute(
+        "CREATE VIRTUAL TABLE messages_fts USING fts5"
+        "(content, tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    rows = conn.execute("SELECT id, content FROM messages").fetchall()
+    conn.executemany(
+        "INSERT INTO messages_fts (rowid, content) VALUES (?, ?)",
+        ((message_id, index_text(content)) for message_id, content in rows),
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_fts]
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """How many of :data:`MIGRATIONS` the database has had."""
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    return version
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    if _check_version(path, schema_version(conn), readonly=False):
+        return
+    with _transaction(conn):
+        # Another process may have migrated while we waited for the write lock.
+        version = schema_version(conn)
+        for migration in MIGRATIONS[version:]:
+            migration(conn)
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+
+
+def _check_version(path: Path, version: int, *, readonly: bool) -> bool:
+    """True when the schema is usable as it is; raise when it can never be."""
+    known = len(MIGRATIONS)
+    if version > known and not readonly:
+        raise HistoryError(
+            f"{path} was written by a newer atdak (schema {version}, this one knows {known});"
+            " not saving",
+            hint="upgrade atdak",
+        )
+    if version < known and readonly:
+        raise HistoryError(
+            f"cannot read {path} (schema {version} predates this atdak's {known})",
+            hint="any atdak command that saves history upgrades it",
+        )
+    return version >= known
+
+
+# --- text helpers -------------------------------------------------------------------------
+
+
+def index_text(text: str) -> str:
+    """The text as indexed: every CJK character made a token of its own."""
+    return _CJK_EDGE.sub(ZWSP, text)
+
+
+def fts_query(query: str) -> str | None:
+    """User words as an FTS5 query that cannot be a syntax error: each term a quoted phrase,
+    all required; a trailing ``*`` keeps its prefix meaning. None if nothing is searchable."""
+    phrases = []
+    for term in query.split():
+        prefix = term.endswith("*")
+        words = index_text(term.rstrip("*"))
+        if not _WORD.search(words):
+            continue
+        phrase = '"' + words.replace('"', '""') + '"'
+        phrases.append(phrase + " *" if prefix else phrase)
+    return " ".join(phrases) or None
+
+
+def make_title(text: str, *, words: int = 8, limit: int = 60) -> str:
+    """The first words of a message on one line, at most ``limit`` characters."""
+    title = " ".join(text.split()[:words])
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _safe_params(params: Mapping[str, Any] | None) -> str:
+    kept = {k: v for k, v in (params or {}).items() if k.lower() not in SECRET_PARAMS}
+    return json.dumps(kept, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _usage_values(usage: Mapping[str, Any] | None) -> tuple[int | None, ...]:
+    usage = usage or {}
+    return tuple(
+        int(usage[name]) if isinstance(usage.get(name), int) else None for name in USAGE_FIELDS
+    )
+
+
+def _check_status(status: str | None) -> None:
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"status must be one of {sorted(STATUSES)}, not {status!r}")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+# --- connection plumbing ----------------------------------------------------------------------
+
+
+@contextmanager
+def _translating(path: Path, action: str, timeout: float) -> Iterator[None]:
+    """sqlite3 and OS errors become one-line :class:`HistoryError`s naming the file."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        cause = _one_line(str(exc)) or type(exc).__name__
+        if "locked" in cause or "busy" in cause:
+            cause += f" by another process for over {timeout:g} s"
+        raise HistoryError(f"cannot {action} {path} ({cause})") from exc
+    except OSError as exc:
+        cause = _one_line(exc.strerror or str(exc))
+        raise HistoryError(f"cannot {action} {path} ({cause})") from exc
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
+
+
+def _create_private(path: Path) -> None:
+    """Create the data dir 0700 and an empty database file 0600 before SQLite touches it."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def _check_writable_dir(directory: Path) -> None:
+    # SQLite would only say "unable to open database file" when it cannot create -wal/-shm.
+    if os.access(directory, os.W_OK):
+        return
+    code = errno.EROFS if os.statvfs(directory).f_flag & os.ST_RDONLY else errno.EACCES
+    raise OSError(code, os.strerror(code), str(directory))
+
+
+def _check_header(path: Path) -> None:
+    with path.open("rb") as file:
+        head = file.read(len(SQLITE_HEADER))
+    if head and head != SQLITE_HEADER:
+        raise HistoryError(
+            f"cannot open {path} (not a SQLite database; left untouched)",
+            hint="move it aside to start a new history",
+        )
+
+
+def _private_sidecars(path: Path) -> None:
+    # SQLite gives -wal/-shm the database file's mode; this only tightens leftovers.
+    for suffix in ("-wal", "-shm"):
+        with suppress(OSError):
+            os.chmod(path.with_name(path.name + suffix), 0o600)
+
+
+def _connect_writable(path: Path, timeout: float) -> sqlite3.Connection:
+    _create_private(path)
+    _check_writable_dir(path.parent)
+    _check_header(path)
+    conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        # WAL + NORMAL survives any crash or kill of atdak; only power loss can drop
+        # the last commits (https://sqlite.org/pragma.html#pragma_synchronous).
+        conn.execute("PRAGMA synchronous = NORMAL")
+        _migrate(conn, path)
+        _private_sidecars(path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _connect_readonly(path: Path, timeout: float) -> sqlite3.Connection:
+    if not path.exists():
+        # Nothing saved yet: an empty in-memory history answers every query.
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        _migrate(conn, path)
+        return conn
+    _check_header(path)
+    # A WAL database needs its -shm file; where none can be created (read-only media) nobody
+    # can be writing either, so the file is read as immutable (https://sqlite.org/wal.html).
+    query = "?mode=ro" if os.access(path.parent, os.W_OK) else "?immutable=1"
+    conn = sqlite3.connect(
+        path.resolve().as_uri() + query, uri=True, timeout=timeout, isolation_level=None
+    )
+    try:
+        _check_version(path, schema_version(conn), readonly=True)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+# --- rows -> dataclasses ------------------------------------------------------------------
+
+_MESSAGE_COLUMNS = (
+    "id, conversation_id, position, role, content, status, finish_reason, prompt_tokens,"
+    " completion_tokens, total_tokens, model, params, error, created_at, updated_at"
+)
+_CONVERSATION_COLUMNS = "id, created_at, updated_at, model, title, profile, host"
+
+
+def _message(row: tuple[Any, ...]) -> Message:
+    id_, conversation_id, position, role, content, status, finish_reason = row[:7]
+    prompt_tokens, completion_tokens, total_tokens, model, params, error = row[7:13]
+    return Message(
+        id=id_,
+        conversation_id=conversation_id,
+        position=position,
+        role=role,
+        content=content,
+        status=status,
+        finish_reason=finish_reason,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        total_tokens=total_tokens,
+        model=model,
+        params=json.loads(params),
+        error=error,
+        created=datetime.fromisoformat(row[13]),
+        updated=datetime.fromisoformat(row[14]),
+    )
+
+
+def _conversation_fields(row: tuple[Any, ...]) -> dict[str, Any]:
+    id_, created, updated, model, title, profile, host = row
+    return {
+        "id": id_,
+        "created": datetime.fromisoformat(created),
+        "updated": datetime.fromisoformat(updated),
+        "model": model,
+        "title": title,
+        "profile": profile,
+        "host": host,
+    }
+
+
+class HistoryStore:
+    """The history database; a context manager that closes its connection on exit.
+
+    Every method raises :class:`HistoryError` when SQLite or the OS fails.
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        path: Path,
+        timeout: float,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._conn = conn
+        self.path = path
+        self._timeout = timeout
+        self._clock = clock
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        *,
+        readonly: bool = False,
+        timeout: float = 5.0,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> HistoryStore:
+        """Open (creating and migrating unless ``readonly``) the database at ``path``.
+
+        ``readonly`` never creates, migrates or writes: a missing file reads as empty, and a
+        newer schema may still be read. Writable opening refuses a newer schema.
+        """
+        connect = _connect_readonly if readonly else _connect_writable
+        with _translating(path, "open", timeout):
+            conn = connect(path, timeout)
+        return cls(conn, path=path, timeout=timeout, clock=clock)
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection; safe to call twice."""
+        self._conn.close()
+
+    @contextmanager
+    def _saving(self) -> Iterator[None]:
+        with _translating(self.path, "save history to", self._timeout), _transaction(self._conn):
+            yield
+
+    def _reading(self) -> AbstractContextManager[None]:
+        return _translating(self.path, "read", self._timeout)
+
+    def _now(self) -> str:
+        return _stamp(self._clock())
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def start_conversation(
+        self, *, model: str, profile: str | None = None, host: str | None = None
+    ) -> int:
+        """A new, empty conversation; its title comes from the first user message."""
+        now = self._now()
+        with self._saving():
+            cursor = self._conn.execute(
+                "INSERT INTO conversations (created_at, updated_at, model, profile, host)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (now, now, model, profile, host),
+            )
+        return _rowid(cursor)
+
+    def add_message(
+        self,
+        conversation_id: int,
+        *,
+        role: str,
+        content: str,
+        status: Status = "complete",
+        model: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        finish_reason: str | None = None,
+        usage: Mapping[str, Any] | None = None,
+        error: str | None = None,
+    ) -> int:
+        """Append a message at the conversation's next position; returns its ID."""
+        _check_status(status)
+        now = self._now()
+        with self._saving():
+            self._touch(conversation_id, now, title=make_title(content) if role == "user" else "")
+            cursor = self._conn.execute(
+                "INSERT INTO messages (conversation_id, position, role, content, status,"
+                " finish_reason, prompt_tokens, completion_tokens, total_tokens, model, params,"
+                " error, created_at, updated_at) VALUES (?, (SELECT coalesce(max(position) + 1, 0)"
+                " FROM messages WHERE conversation_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (conversation_id, conversation_id, role, content, status, finish_reason)
+                + _usage_values(usage)
+                + (model, _safe_params(params), error, now, now),
+            )
+            message_id = _rowid(cursor)
+            self._index(message_id, content, replace=False)
+        return message_id
+
+    def update_message(
+        self,
+        message_id: int,
+        *,
+        content: str | None = None,
+        status: Status | None = None,
+        finish_reason: str | None = None,
+        usage: Mapping[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Change the given fields of a message (a streamed answer as it grows, then at exit)."""
+        _check_status(status)
+        now = self._now()
+        changes: dict[str, Any] = {"content": content, "status": status}
+        changes |= {"finish_reason": finish_reason, "error": error}
+        if usage is not None:
+            changes |= dict(zip(USAGE_FIELDS, _usage_values(usage), strict=True))
+        changes = {k: v for k, v in changes.items() if v is not None}
+        changes["updated_at"] = now
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        with self._saving():
+            row = self._conn.execute(
+                "SELECT conversation_id FROM messages WHERE id = ?", (message_id,)
+            ).fetchone()
+            if row is None:
+                raise HistoryError(
+                    f"cannot save history to {self.path} (message {message_id} was deleted)"
+                )
+            self._conn.execute(
+                f"UPDATE messages SET {assignments} WHERE id = ?", (*changes.values(), message_id)
+            )
+            self._touch(row[0], now, title="")
+            if content is not None:
+                self._index(message_id, content, replace=True)
+
+    def delete_conversation(self, conversation_id: int) -> bool:
+        """Delete a conversation and its messages; False if there was none with that ID."""
+        with self._saving():
+            self._conn.execute(
+                "DELETE FROM messages_fts WHERE rowid IN"
+                " (SELECT id FROM messages WHERE conversation_id = ?)",
+                (conversation_id,),
+            )
+            self._conn.execute("DELETE FROM messages WHERE conversation_id = ?", (conversation_id,))
+            cursor = self._conn.execute(
+                "DELETE FROM conversations WHERE id = ?", (conversation_id,)
+            )
+        return cursor.rowcount > 0
+
+    def _touch(self, conversation_id: int, now: str, *, title: str) -> None:
+        cursor = self._conn.execute(
+            "UPDATE conversations SET updated_at = ?,"
+            " title = CASE WHEN title = '' THEN ? ELSE title END WHERE id = ?",
+            (now, title, conversation_id),
+        )
+        if cursor.rowcount == 0:
+            raise HistoryError(
+                f"cannot save history to {self.path} (conversation {conversation_id} was deleted)"
+            )
+
+    def _index(self, message_id: int, content: str, *, replace: bool) -> None:
+        if replace:
+            self._conn.execute("DELETE FROM messages_fts WHERE rowid = ?", (message_id,))
+        self._conn.execute(
+            "INSERT INTO messages_fts (rowid, content) VALUES (?, ?)",
+            (message_id, index_text(content)),
+        )
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def latest_conversation_id(self) -> int | None:
+        """The most recently updated conversation, the one ``--continue`` resumes."""
+        with self._reading():
+            row = self._conn.execute(
+                "SELECT id FROM conversations ORDER BY updated_at DESC, id DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def list_conversations(self, limit: int | None = 20) -> list[ConversationSummary]:
+        """Conversations, most recently updated first, with their message counts."""
+        with self._reading():
+            rows = self._conn.execute(
+                f"SELECT {_CONVERSATION_COLUMNS}, (SELECT count(*) FROM messages m"
+                " WHERE m.conversation_id = c.id) FROM conversations c"
+                " ORDER BY updated_at DESC, id DESC LIMIT ?",
+                (-1 if limit is None else limit,),
+            ).fetchall()
+        return [
+            ConversationSummary(**_conversation_fields(row[:-1]), message_count=row[-1])
+            for row in rows
+        ]
+
+    def get_conversation(self, conversation_id: int) -> Conversation:
+        """The conversation with its messages; :class:`ConversationNotFound` if none."""
+        with self._reading():
+            head = self._conn.execute(
+                f"SELECT {_CONVERSATION_COLUMNS} FROM conversations WHERE id = ?",
+                (conversation_id,),
+            ).fetchone()
+            if head is None:
+                raise ConversationNotFound(f"no conversation with ID {conversation_id}")
+            rows = self._conn.execute(
+                f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ?"
+                " ORDER BY position",
+                (conversation_id,),
+            ).fetchall()
+        messages = tuple(_message(row) for row in rows)
+        return Conversation(**_conversation_fields(head), messages=messages)
+
+    def iter_conversations(self) -> Iterator[Conversation]:
+        """Every conversation, oldest first (``history export`` without an ID)."""
+        with self._reading():
+            ids = [row[0] for row in self._conn.execute("SELECT id FROM conversations ORDER BY id")]
+        for conversation_id in ids:
+            with suppress(ConversationNotFound):  # deleted meanwhile by another process
+                yield self.get_conversation(conversation_id)
+
+    def search(
+        self, query: str, *, limit: int = 20, start: str = "«", end: str = "»"
+    ) -> list[SearchHit]:
+        """Messages containing every word of ``query``, best match first, with snippets.
+
+        Any text is a valid query: FTS5 operators and quotes are searched for as words.
+        """
+        match = fts_query(query)
+        if match is None:
+            return []
+        with self._reading():
+            rows = self._conn.execute(
+                "WITH hits AS (SELECT rowid,"
+                " snippet(messages_fts, 0, ?, ?, '…', 16) AS snippet"
+                " FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?)"
+                " SELECT m.id, m.conversation_id, m.position, m.role, c.title,"
+                " coalesce(m.model, c.model), m.created_at, hits.snippet"
+                " FROM hits JOIN messages m ON m.id = hits.rowid"
+                " JOIN conversations c ON c.id = m.conversation_id ORDER BY m.id DESC",
+                (start, end, match, limit),
+            ).fetchall()
+        return [_hit(row) for row in rows]
+
+    def usage_by_day_and_model(self) -> list[UsageRow]:
+        """Tokens reported by the API, summed per local day and model, oldest first."""
+        with self._reading():
+            rows = self._conn.execute(
+                "SELECT date(m.created_at, 'localtime') AS day, coalesce(m.model, c.model) AS mdl,"
+                " sum(coalesce(prompt_tokens, 0)), sum(coalesce(completion_tokens, 0)),"
+                " sum(coalesce(total_tokens,"
+                " coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0))), count(*)"
+                " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+                " WHERE coalesce(prompt_tokens, completion_tokens, total_tokens) IS NOT NULL"
+                " GROUP BY day, mdl ORDER BY day, mdl"
+            ).fetchall()
+        return [UsageRow(*row) for row in rows]
+
+
+def _hit(row: tuple[Any, ...]) -> SearchHit:
+    message_id, conversation_id, position, role, title, model, created, snippet = row
+    return SearchHit(
+        message_id=message_id,
+        conversation_id=conversation_id,
+        position=position,
+        role=role,
+        title=title,
+        model=model,
+        created=datetime.fromisoformat(created),
+        snippet=snippet.replace(ZWSP, ""),
+    )
+
+
+def _rowid(cursor: sqlite3.Cursor) -> int:
+    assert cursor.lastrowid is not None  # an INSERT into a rowid table always sets it
+    return cursor.lastrowid
