@@ -395,16 +395,23 @@ def main(argv: list[str] | None = None) -> NoReturn:
     debug = "--debug" in args or bool(os.environ.get("ATDAK_DEBUG"))
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        status = _invoke(args)
-    except typer.Exit as exc:
-        status = exc.exit_code
-    except typer.Abort:
-        status = ExitStatus.SIGINT
-    except typer.TyperException as exc:
-        status = _usage_error(exc)
-    except BaseException as exc:  # noqa: BLE001 - the one handler of the program
-        status = _report(exc, debug=debug)
+        status = _run(args, debug=debug)
+    except BrokenPipeError:  # the reader left while we were reporting
+        status = ExitStatus.PIPE
     _exit(status)
+
+
+def _run(args: list[str], *, debug: bool) -> int:
+    try:
+        return _invoke(args)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        return ExitStatus.SIGINT
+    except typer.TyperException as exc:
+        return _usage_error(exc)
+    except BaseException as exc:  # noqa: BLE001 - the one handler of the program
+        return _report(exc, debug=debug)
 
 
 def _invoke(args: list[str]) -> int:

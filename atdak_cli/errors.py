@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 
 
@@ -67,6 +68,8 @@ def status_for(exc: BaseException) -> ExitStatus:
         return ExitStatus.SIGTERM
     if isinstance(exc, BrokenPipeError):
         return ExitStatus.PIPE
+    if is_local_io_error(exc):
+        return ExitStatus.USAGE
     from atdak_cli.client import _errors as api
 
     if isinstance(exc, api.APIStatusError):
@@ -88,6 +91,15 @@ def status_for(exc: BaseException) -> ExitStatus:
     return ExitStatus.INTERNAL
 
 
+# The local machine failed to read or write (a full disk, /dev/full, a dying device): known
+# failures the user can act on, not bugs.
+_LOCAL_IO_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EFBIG})
+
+
+def is_local_io_error(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in _LOCAL_IO_ERRNOS
+
+
 def _status_of_http(exc: object) -> ExitStatus:
     code: int = getattr(exc, "status_code", 0)
     if code in (401, 403):
@@ -100,6 +112,7 @@ def _status_of_http(exc: object) -> ExitStatus:
 
 
 HINTS: dict[ExitStatus, str] = {
+    ExitStatus.REJECTED: "check the model name (`atdak models`) and the request's options",
     ExitStatus.AUTH: "check the key: `atdak login`, or set ATDAK_API_KEY",
     ExitStatus.RATE_LIMITED: "wait a moment and try again, or check your quota",
     ExitStatus.SERVER: "the server failed; try again later",
@@ -113,5 +126,9 @@ def one_line(exc: BaseException) -> str:
     """``atdak: error: <what> — <hint>``, on one line."""
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     hint = getattr(exc, "hint", None) or HINTS.get(status_for(exc))
+    if is_local_io_error(exc):
+        assert isinstance(exc, OSError)
+        message = f"cannot write the output ({exc.strerror or exc})"
+        hint = "free some space, or send the output elsewhere"
     text = " ".join(str(message).split())
     return f"atdak: error: {text}" + (f" — {hint}" if hint else "")

@@ -18,10 +18,11 @@ from atdak_cli.client._errors import (
     APIStatusError,
     APITimeoutError,
     AtdakError,
+    RedirectRefusedError,
     status_error_class,
 )
 from atdak_cli.client._redact import mask_key, redact_key, strip_userinfo
-from atdak_cli.client._retry import MAX_RETRY_AFTER, RetryPolicy
+from atdak_cli.client._retry import MAX_RETRY_AFTER, RetryPolicy, retry_after
 from atdak_cli.client._timeouts import Deadline, Timeout
 
 if TYPE_CHECKING:
@@ -122,8 +123,10 @@ class AtdakClient:
         delay = policy.delay(attempt, headers)
         left = deadline.remaining()
         if delay > MAX_RETRY_AFTER or (left is not None and delay >= left):
-            error.message = f"{error.message} (the server asks to retry in {delay:.0f} s)"
-            error.args = (error.message,)
+            # A wait that cannot fit is not slept: the error is reported at once.
+            if headers is not None and retry_after(headers) is not None:
+                error.message = f"{error.message} (the server asks to retry in {delay:.0f} s)"
+                error.args = (error.message,)
             raise error
         policy.sleep(delay)
 
@@ -183,22 +186,12 @@ class AtdakClient:
         finally:
             response.close()
         if response.is_redirect:
-            return RedirectRefusedError(response)
-        body, message = _error_message(raw, response)
+            location = strip_userinfo(response.headers.get("location", ""))
+            return RedirectRefusedError(response.status_code, location, request=response.request)
+        # Redacted before anything is cut or parsed: a key straddling a cut must not leak.
+        body, message = _error_message(self.redact(raw.decode("utf-8", "replace")), response)
         cls = status_error_class(response.status_code)
-        return cls(self.redact(message), response=response, body=body)
-
-
-class RedirectRefusedError(APIConnectionError):
-    """The server answered with a redirect: never followed, so the key never leaves its origin."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        location = strip_userinfo(response.headers.get("location", ""))
-        super().__init__(
-            f"the server redirected ({response.status_code}) to {location or 'elsewhere'}; "
-            "redirects are not followed",
-            request=response.request,
-        )
+        return cls(message, response=response, body=body)
 
 
 @contextmanager
@@ -248,10 +241,10 @@ def _read_bounded(response: httpx.Response, limit: int) -> bytes:
     return b"".join(parts)[:limit]
 
 
-def _error_message(raw: bytes, response: httpx.Response) -> tuple[object, str]:
+def _error_message(raw: str, response: httpx.Response) -> tuple[object, str]:
     """The body (parsed when JSON) and one readable line about the failure."""
     status = f"HTTP {response.status_code}"
-    text = raw.decode("utf-8", "replace").strip()
+    text = raw.strip()
     try:
         body: object = json.loads(text) if text else None
     except ValueError:

@@ -7,7 +7,8 @@
       │   NotFoundError 404, ConflictError 409, RequestTooLargeError 413,
       │   UnprocessableEntityError 422, RateLimitError 429, InternalServerError 5xx
       ├ APIConnectionError
-      │ └ APITimeoutError
+      │ ├ APITimeoutError
+      │ └ RedirectRefusedError
       └ StreamError (malformed SSE, bad JSON chunk, in-band {"error": ...})
         └ IncompleteStreamError (EOF or reset before the model finished; carries the partial text)
 
@@ -37,6 +38,7 @@ __all__ = [
     "InternalServerError",
     "APIConnectionError",
     "APITimeoutError",
+    "RedirectRefusedError",
     "StreamError",
     "ServerStreamError",
     "IncompleteStreamError",
@@ -132,6 +134,18 @@ class APITimeoutError(APIConnectionError):
 
     def __init__(self, message: str = "request timed out", *, request: httpx.Request | None = None):
         super().__init__(message, request=request)
+
+
+class RedirectRefusedError(APIConnectionError):
+    """The server answered with a redirect: never followed (nor retried), so the key never
+    leaves its origin."""
+
+    def __init__(self, status_code: int, location: str, *, request: httpx.Request | None) -> None:
+        super().__init__(
+            f"the server redirected ({status_code}) to {location or 'elsewhere'}; "
+            "redirects are not followed",
+            request=request,
+        )
 
 
 class StreamError(APIError):

@@ -17,6 +17,7 @@ from atdak_cli.client._errors import (
     APIConnectionError,
     APIError,
     APIStatusError,
+    RedirectRefusedError,
 )
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
@@ -43,7 +44,8 @@ class RetryPolicy:
         if attempt >= self.max_retries:
             return False
         if isinstance(error, APIConnectionError):
-            return True
+            # A redirect is an answer, not a failure: asking again gets the same one.
+            return not isinstance(error, RedirectRefusedError)
         if not isinstance(error, APIStatusError):
             return False
         should = error.response.headers.get("x-should-retry", "").lower()

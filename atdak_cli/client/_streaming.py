@@ -162,7 +162,7 @@ class Stream:
         if stripped.startswith((b"data:", b":", b"event:")):
             yield from self._sse_body(SSEDecoder(), iter([body]))
             return
-        data = _loads(body, self.response.request)
+        data = _loads(body, self.response.request, redact=self._redact)
         _raise_in_band_error(data, self.response.request, self.text, self._redact)
         if not isinstance(data, dict):
             raise StreamError("the answer is not a JSON object", request=self.response.request)
@@ -173,7 +173,9 @@ class Stream:
     def _accept(self, event: ServerSentEvent) -> ChatCompletionChunk | None:
         if not event.data.strip():
             return None
-        data = _loads(event.data.encode(), self.response.request, partial=self.text)
+        data = _loads(
+            event.data.encode(), self.response.request, partial=self.text, redact=self._redact
+        )
         if event.event == "error" and not (isinstance(data, dict) and "error" in data):
             data = {"error": data}
         _raise_in_band_error(data, self.response.request, self.text, self._redact)
@@ -250,11 +252,18 @@ def _content_kind(content_type: str) -> str:
     return "sse"
 
 
-def _loads(body: bytes, request: httpx.Request | None, *, partial: str = "") -> Any:
+def _loads(
+    body: bytes,
+    request: httpx.Request | None,
+    *,
+    partial: str = "",
+    redact: Callable[[str], str] = str,
+) -> Any:
     try:
         return json.loads(body)
     except ValueError:
-        snippet = body[:60].decode("utf-8", "replace").replace("\n", " ")
+        # Redacted before the cut, so a key echoed by the server cannot leak even in part.
+        snippet = redact(body[:4096].decode("utf-8", "replace"))[:60].replace("\n", " ")
         raise StreamError(
             f"the server sent a malformed chunk: {snippet!r}", request=request, partial=partial
         ) from None
