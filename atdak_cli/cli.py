@@ -36,6 +36,8 @@ config_app = typer.Typer(
     help="Show where the configuration lives and what it says.", no_args_is_help=True
 )
 app.add_typer(config_app, name="config")
+completion_app = typer.Typer(help="Shell completion for bash, zsh and fish.", no_args_is_help=True)
+app.add_typer(completion_app, name="completion")
 history_app = typer.Typer(
     help="Browse, search and export saved conversations.", no_args_is_help=True
 )
@@ -335,6 +337,26 @@ def history_export(
     from atdak_cli import history_view, paths
 
     history_view.export(paths.history_file(), _terminal(None), conversation_id, fmt=fmt)
+
+
+ShellArg = Annotated[str | None, typer.Argument(help="bash, zsh or fish (default: from $SHELL).")]
+
+
+@completion_app.command("show")
+def completion_show(shell: ShellArg = None) -> None:
+    """Print the completion script (e.g. `eval "$(atdak completion show bash)"`)."""
+    from atdak_cli import shell_completion
+
+    sys.stdout.write(shell_completion.script(shell_completion.resolve_shell(shell)))
+
+
+@completion_app.command("install")
+def completion_install(shell: ShellArg = None) -> None:
+    """Install the completion script where the shell finds it."""
+    from atdak_cli import shell_completion
+
+    path = shell_completion.install(shell_completion.resolve_shell(shell))
+    _terminal(None).notice(f"atdak: installed {path}; open a new shell to use it")
 
 
 def _context(continue_last: bool, conversation: int | None) -> tuple[int | None, Any]:

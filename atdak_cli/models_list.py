@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from atdak_cli import catalog
+from atdak_cli import catalog, paths
 from atdak_cli.catalog import ModelInfo
 from atdak_cli.columns import format_columns
 
@@ -25,7 +25,19 @@ def fetch_models(client: AtdakClient, terminal: Terminal) -> list[ModelInfo]:
     except NotFoundError:
         terminal.notice("atdak: the server has no /models endpoint; showing the built-in catalogue")
         return list(catalog.CATALOG)
-    return [_enrich(model.id, model.owned_by) for model in served]
+    models = [_enrich(model.id, model.owned_by) for model in served]
+    _cache_ids([m.id for m in models])
+    return models
+
+
+def _cache_ids(ids: list[str]) -> None:
+    """Best effort: completion works without the cache, so a failure here is not an error."""
+    path = paths.models_cache_file()
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.write_text(json.dumps(ids) + "\n", encoding="utf-8")
+    except OSError:
+        pass
 
 
 def _enrich(model_id: str, owner: str) -> ModelInfo:

@@ -41,3 +41,8 @@ def history_file(environ: Mapping[str, str] | None = None) -> Path:
 
 def input_history_file(environ: Mapping[str, str] | None = None) -> Path:
     return data_dir(environ) / "input-history"
+
+
+def models_cache_file(environ: Mapping[str, str] | None = None) -> Path:
+    """The model ids of the last ``atdak models`` (shell completion offers them offline)."""
+    return data_dir(environ) / "models-cache.json"
