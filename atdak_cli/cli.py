@@ -80,6 +80,10 @@ RenderOpt = Annotated[
     str | None, typer.Option("--render", help="markdown or plain (default: by terminal).")
 ]
 ColorOpt = Annotated[str | None, typer.Option("--color", help="auto, always or never.")]
+RoleOpt = Annotated[str | None, typer.Option("--role", help="Named role from the config.")]
+VarOpt = Annotated[
+    list[str] | None, typer.Option("--var", help="Fill a role's {placeholder}: name=value.")
+]
 NoHistoryOpt = Annotated[
     bool, typer.Option("--no-history", help="Do not save this exchange in the history.")
 ]
@@ -125,6 +129,8 @@ def complete(
     conversation: Annotated[
         int | None, typer.Option("--conversation", help="Continue conversation ID.")
     ] = None,
+    role: RoleOpt = None,
+    var: VarOpt = None,
     model: ModelOpt = None,
     system: SystemOpt = None,
     temperature: TempOpt = None,
@@ -137,6 +143,24 @@ def complete(
     ] = None,
     json_out: JsonOpt = False,
     usage: Annotated[bool, typer.Option("--usage", help="Print token usage on stderr.")] = False,
+    extract: Annotated[
+        bool, typer.Option("-x", "--extract", help="Print only the first fenced code block.")
+    ] = False,
+    extract_last: Annotated[
+        bool, typer.Option("--extract-last", help="Print only the last fenced code block.")
+    ] = False,
+    batch: Annotated[
+        str | None, typer.Option("--batch", help="Run every request of a JSONL file.")
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", help="Batch requests in flight at once.")
+    ] = 4,
+    output: Annotated[
+        str | None, typer.Option("-o", "--output", help="Batch results file (JSONL).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Batch: skip lines already done in --output.")
+    ] = False,
     render: RenderOpt = None,
     color: ColorOpt = None,
     no_history: NoHistoryOpt = False,
@@ -155,17 +179,25 @@ def complete(
 
     settings = _settings(locals())
     terminal = _terminal(settings.color)
+    if batch is not None:
+        _run_batch(settings, terminal, batch, concurrency, output, resume, api_key, debug)
     parts = PromptParts(prompt or (), file or (), settings.system, messages)
     conversation_id, context = _context(continue_last, conversation)
     request = prepare(settings, parts, terminal, context=context)
     if usage and request.stream:
         request.extra_body["stream_options"] = {"include_usage": True}
-    options = OutputOptions(json=json_out, usage=usage, render=settings.render)
+    which = "last" if extract_last else "first" if extract else None
+    options = OutputOptions(
+        json=json_out,
+        usage=usage,
+        render=settings.render,
+        extract=which,  # type: ignore[arg-type]
+    )
     with (
         open_client(settings, api_key_flag=api_key, terminal=terminal, debug=debug) as client,
         _recorder(settings, conversation_id) as recorder,
     ):
-        raise typer.Exit(run(client, request, terminal, options, recorder=recorder))
+        raise typer.Exit(run(client, request, terminal, options, settings, recorder=recorder))
 
 
 CHAT_EXAMPLES = """Examples:
@@ -186,6 +218,8 @@ def chat(
         bool, typer.Option("-c", "--continue", help="Continue the latest conversation.")
     ] = False,
     resume: Annotated[int | None, typer.Option("--resume", help="Resume conversation ID.")] = None,
+    role: RoleOpt = None,
+    var: VarOpt = None,
     model: ModelOpt = None,
     system: SystemOpt = None,
     temperature: TempOpt = None,
@@ -359,6 +393,68 @@ def completion_install(shell: ShellArg = None) -> None:
     _terminal(None).notice(f"atdak: installed {path}; open a new shell to use it")
 
 
+def _run_batch(
+    settings: Any,
+    terminal: Any,
+    path: str,
+    concurrency: int,
+    output: str | None,
+    resume: bool,
+    api_key: str | None,
+    debug: bool,
+) -> NoReturn:
+    from atdak_cli.batch import BatchOptions, run_batch
+    from atdak_cli.session import open_client
+
+    options = BatchOptions(path=path, concurrency=concurrency, output=output, resume=resume)
+    with open_client(settings, api_key_flag=api_key, terminal=terminal, debug=debug) as client:
+        raise typer.Exit(run_batch(client, settings, terminal, options))
+
+
+@app.command()
+def doctor(
+    profile: ProfileOpt = None,
+    base_url: BaseUrlOpt = None,
+    api_key: ApiKeyOpt = None,
+    timeout: TimeoutOpt = None,
+    allow_insecure_http: InsecureOpt = False,
+) -> None:
+    """Check the config, the key, the server and the history; say how to fix what fails."""
+    from atdak_cli.doctor import run_doctor
+
+    raise typer.Exit(run_doctor(dict(locals()), _terminal(None)))
+
+
+@app.command("usage")
+def usage_report(json_out: JsonOpt = False) -> None:
+    """Tokens (and cost, with a price table in the config) by day and model."""
+    from atdak_cli import paths
+    from atdak_cli.usage import print_usage_report
+
+    settings = _settings({})
+    print_usage_report(paths.history_file(), settings, _terminal(None), as_json=json_out)
+
+
+roles_app = typer.Typer(help="Named system prompts with default parameters.", no_args_is_help=True)
+app.add_typer(roles_app, name="roles")
+
+
+@roles_app.command("list")
+def roles_list() -> None:
+    """The roles defined in the config."""
+    from atdak_cli.roles import list_roles
+
+    list_roles(_settings({}), _terminal(None))
+
+
+@roles_app.command("show")
+def roles_show(name: Annotated[str, typer.Argument(help="Role name.")]) -> None:
+    """A role's system prompt and parameters."""
+    from atdak_cli.roles import show_role
+
+    show_role(_settings({}), name, _terminal(None))
+
+
 def _context(continue_last: bool, conversation: int | None) -> tuple[int | None, Any]:
     if not continue_last and conversation is None:
         return None, None
@@ -391,7 +487,7 @@ def _settings(flags: dict[str, Any]) -> Any:
     names = {
         "model", "system", "temperature", "max_tokens", "top_p", "frequency_penalty",
         "presence_penalty", "stream", "render", "color", "profile", "base_url", "timeout",
-        "allow_insecure_http", "no_history",
+        "allow_insecure_http", "no_history", "role", "var",
     }  # fmt: skip
     given = {k: v for k, v in flags.items() if k in names and v is not None}
     if not flags.get("allow_insecure_http"):

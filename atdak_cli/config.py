@@ -44,6 +44,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "timeout": (int, float),
     "first_content_timeout": (int, float),
 }
+_NOT_SETTINGS = frozenset({"profile", "role", "var"})
 _CHOICES = {"render": ("markdown", "plain"), "color": ("auto", "always", "never")}
 
 
@@ -54,6 +55,7 @@ class Settings:
     base_url: str = DEFAULT_BASE_URL
     model: str = DEFAULT_MODEL
     profile: str | None = None
+    role: str | None = None
     system: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
@@ -88,13 +90,19 @@ def load_settings(
     layers: dict[str, Any] = {k: v for k, v in config.items() if k in _TYPES}
     if profile:
         layers.update(_profile_section(config, str(profile), path))
-    _check_types(layers, path)
     layers.update(_from_environ(env))
-    layers.update({k: v for k, v in flags.items() if v is not None and k != "profile"})
+    role = flags.get("role")
+    if role:
+        from atdak_cli.roles import role_settings
+
+        layers.update(role_settings(config, str(role), flags.get("var") or (), path))
+    _check_types(layers, path)
+    layers.update({k: v for k, v in flags.items() if v is not None and k not in _NOT_SETTINGS})
     known = {f.name for f in fields(Settings)}
     settings = Settings(
         **{k: v for k, v in layers.items() if k in known},
         profile=str(profile) if profile else None,
+        role=str(role) if role else None,
         config_path=path,
         raw_config=config,
     )

@@ -48,6 +48,12 @@ class MissingKeyError(AppError):
     status = ExitStatus.AUTH
 
 
+class UnusableAnswerError(AppError):
+    """The answer arrived but cannot be used as asked (e.g. no code block to extract)."""
+
+    status = ExitStatus.UNUSABLE
+
+
 class BadKeyError(AppError):
     """The key that was found cannot be used as it is."""
 

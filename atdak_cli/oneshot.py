@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from atdak_cli import catalog
-from atdak_cli.errors import ExitStatus, UsageError, one_line
+from atdak_cli.errors import ExitStatus, UnusableAnswerError, UsageError, one_line
 from atdak_cli.prompt_input import PromptParts, build_messages
 from atdak_cli.turn import TurnRequest, TurnResult, run_turn
 
@@ -29,6 +29,7 @@ class OutputOptions:
     json: bool = False
     usage: bool = False
     render: RenderMode | None = None
+    extract: Literal["first", "last"] | None = None
 
 
 def prepare(
@@ -69,17 +70,21 @@ def complete(
     request: TurnRequest,
     terminal: Terminal,
     options: OutputOptions,
+    settings: Settings,
     *,
     recorder: HistoryRecorder | None = None,
 ) -> ExitStatus:
     """Run the exchange and print it; returns the exit status."""
-    renderer = None if options.json else _renderer(terminal, options)
+    quiet = options.json or options.extract is not None
+    renderer = None if quiet else _renderer(terminal, options)
     result = run_turn(client, request, renderer=renderer, recorder=recorder)
+    report(request, result, terminal, settings=settings, show_usage=options.usage)
     if options.json and result.completion is not None:
         terminal.stdout.write(json.dumps(result.completion.to_dict(), ensure_ascii=False, indent=2))
         terminal.stdout.write("\n")
-        terminal.stdout.flush()
-    report(result, terminal, show_usage=options.usage)
+    elif options.extract is not None:
+        terminal.stdout.write(extract_block(result.text, options.extract))
+    terminal.stdout.flush()
     if recorder is not None and recorder.failure is not None:
         terminal.notice(one_line(recorder.failure))
         return ExitStatus.HISTORY
@@ -92,20 +97,32 @@ def _renderer(terminal: Terminal, options: OutputOptions) -> Renderer:
     return make_renderer(terminal, choose_mode(terminal, options.render))
 
 
-def report(result: TurnResult, terminal: Terminal, *, show_usage: bool) -> None:
+def report(
+    request: TurnRequest,
+    result: TurnResult,
+    terminal: Terminal,
+    *,
+    settings: Settings,
+    show_usage: bool,
+) -> None:
     """Warnings and usage, on stderr."""
     warning = FINISH_WARNINGS.get(result.finish_reason or "")
     if warning:
         terminal.notice(f"atdak: warning: {warning}")
     if show_usage:
-        terminal.notice(format_usage(result))
+        from atdak_cli.usage import usage_line
+
+        terminal.notice(usage_line(request, result, settings))
 
 
-def format_usage(result: TurnResult) -> str:
-    usage = result.usage
-    if usage is None:
-        return "usage: the server reported no token counts"
-    return (
-        f"usage: {usage.prompt_tokens} prompt + {usage.completion_tokens} completion "
-        f"= {usage.total_tokens} tokens"
-    )
+def extract_block(text: str, which: Literal["first", "last"]) -> str:
+    """The chosen fenced code block, raw; exit 9 when the answer has none."""
+    from atdak_cli.extract import code_blocks
+
+    blocks = code_blocks(text)
+    if not blocks:
+        raise UnusableAnswerError(
+            "the answer has no fenced code block to extract",
+            hint="ask for the answer in a code block, or drop -x",
+        )
+    return blocks[0] if which == "first" else blocks[-1]

@@ -37,6 +37,8 @@ class TurnResult:
     completion: ChatCompletion | None = None
     status: Status = "complete"
     error: str | None = None
+    # Content chunks received: the completion's token count when the server sends none.
+    chunks: int = 0
 
 
 class TurnRecorder(Protocol):
@@ -97,7 +99,10 @@ def _stream_answer(
         try:
             for chunk in stream:
                 for choice in chunk.choices:
-                    if choice.index == 0 and renderer is not None:
+                    if choice.index != 0:
+                        continue
+                    result.chunks += bool(choice.delta.content)
+                    if renderer is not None:
                         _show(renderer, choice.delta.reasoning_content, choice.delta.content)
         finally:
             result.text, result.reasoning = stream.text, stream.reasoning

@@ -1,0 +1,93 @@
+"""Token usage and its cost: per answer (``--usage``) and summed by day (``atdak usage``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from atdak_cli.columns import format_columns
+
+if TYPE_CHECKING:
+    from atdak_cli.config import Settings
+    from atdak_cli.terminal import Terminal
+    from atdak_cli.turn import TurnRequest, TurnResult
+
+
+@dataclass(frozen=True)
+class Tokens:
+    prompt: int
+    completion: int
+    estimated: bool = False
+
+    @property
+    def total(self) -> int:
+        return self.prompt + self.completion
+
+
+def tokens_of(request: TurnRequest, result: TurnResult) -> Tokens:
+    """The server's counts, or an estimate: one token per streamed content chunk (servers send
+    about one each) and ~4 characters a token for the prompt."""
+    if result.usage is not None:
+        return Tokens(result.usage.prompt_tokens, result.usage.completion_tokens)
+    prompt_chars = sum(len(m["content"]) for m in request.messages)
+    completion = result.chunks or max(len(result.text) // 4, 1 if result.text else 0)
+    return Tokens(prompt_chars // 4 + 1, completion, estimated=True)
+
+
+def cost(prices: Mapping[str, Any], model: str, tokens: Tokens) -> float | None:
+    """Cost from ``[prices."MODEL"] input = ..., output = ...`` (per million tokens)."""
+    price = prices.get(model)
+    if not isinstance(price, Mapping):
+        return None
+    per_input, per_output = price.get("input", 0), price.get("output", 0)
+    if not isinstance(per_input, (int, float)) or not isinstance(per_output, (int, float)):
+        return None
+    return (tokens.prompt * per_input + tokens.completion * per_output) / 1_000_000
+
+
+def prices_of(settings: Settings) -> Mapping[str, Any]:
+    prices = settings.raw_config.get("prices", {})
+    return prices if isinstance(prices, Mapping) else {}
+
+
+def usage_line(request: TurnRequest, result: TurnResult, settings: Settings) -> str:
+    tokens = tokens_of(request, result)
+    label = "usage (estimated)" if tokens.estimated else "usage"
+    line = (
+        f"{label}: {tokens.prompt} prompt + {tokens.completion} completion = {tokens.total} tokens"
+    )
+    spent = cost(prices_of(settings), request.model, tokens)
+    return line + (f" · ${spent:.6f}" if spent is not None else "")
+
+
+def print_usage_report(
+    path: Path, settings: Settings, terminal: Terminal, *, as_json: bool
+) -> None:
+    from atdak_cli.store import HistoryStore
+
+    with HistoryStore.open(path, readonly=True) as store:
+        rows = store.usage_by_day_and_model()
+    prices = prices_of(settings)
+    data = [
+        {
+            "day": r.day, "model": r.model, "answers": r.responses,
+            "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
+            "total_tokens": r.total_tokens,
+            "cost": cost(prices, r.model, Tokens(r.prompt_tokens, r.completion_tokens)),
+        }
+        for r in rows
+    ]  # fmt: skip
+    if as_json:
+        terminal.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    if not data:
+        terminal.notice("atdak: no token usage recorded yet")
+        return
+    table = [["DAY", "MODEL", "ANSWERS", "PROMPT", "COMPLETION", "TOTAL", "COST"]]
+    for d in data:
+        spent = "" if d["cost"] is None else f"${d['cost']:.4f}"
+        table.append([str(d[k]) for k in list(d)[:6]] + [spent])
+    terminal.stdout.write("\n".join(format_columns(table)) + "\n")
