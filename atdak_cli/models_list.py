@@ -40,6 +40,15 @@ def _cache_ids(ids: list[str]) -> None:
         pass
 
 
+def with_local(models: list[ModelInfo]) -> list[ModelInfo]:
+    """The embedded model joins the list when its extra is installed."""
+    from atdak_cli.local.model import is_available
+
+    if is_available() and all(m.id != catalog.LOCAL.id for m in models):
+        return [*models, catalog.LOCAL]
+    return models
+
+
 def _enrich(model_id: str, owner: str) -> ModelInfo:
     known = catalog.lookup(model_id)
     if known is not None:

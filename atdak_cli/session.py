@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from atdak_cli import __version__, paths
 from atdak_cli.config import Settings, check_key_transport, is_loopback
-from atdak_cli.errors import MissingKeyError
+from atdak_cli.errors import MissingKeyError, UsageError
 from atdak_cli.secrets import find_key, remember
 
 if TYPE_CHECKING:
@@ -100,12 +100,17 @@ def _http_client(
 
 
 def _local_http_client(settings: Settings) -> httpx.Client:
+    from atdak_cli.local.model import INSTALL_HINT, is_available
+
+    path = Path(settings.model_path).expanduser() if settings.model_path else None
+    if not is_available(path):
+        what = f"no model file at {path}" if path else "the embedded local model is not installed"
+        raise UsageError(what, hint=" ".join(INSTALL_HINT.split()))
     import httpx
 
     from atdak_cli.local.transport import LocalTransport
 
-    path = settings.model_path
-    return httpx.Client(transport=LocalTransport(Path(path) if path else None))
+    return httpx.Client(transport=LocalTransport(path))
 
 
 def _debug_hooks(terminal: Terminal, key: str) -> dict[str, list[Callable[..., Any]]]:

@@ -1,0 +1,17 @@
+"""The embedded local model, reached through the same HTTP client as the API.
+
+`LocalTransport` (in `atdak_cli.local.transport`) is an httpx transport that answers the Chat
+Completions API in-process with llama-cpp-python; `atdak_cli.local.model` finds and loads the
+GGUF file. Importing this package imports neither httpx nor llama_cpp.
+"""
+
+from __future__ import annotations
+
+from atdak_cli.local.model import (
+    LOCAL_MODEL_ID,
+    LocalModelError,
+    default_model_path,
+    is_available,
+)
+
+__all__ = ["LOCAL_MODEL_ID", "LocalModelError", "default_model_path", "is_available"]
