@@ -1,0 +1,154 @@
+"""The state of a chat: the system prompt, the exchanges so far, and what fits in the context.
+
+Nothing here does I/O; the REPL (:mod:`atdak_cli.repl`) owns the terminal and the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from atdak_cli import catalog
+
+Role = Literal["user", "assistant"]
+Status = Literal["complete", "interrupted", "incomplete", "error"]
+ApiMessage = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One user or assistant message; an answer keeps how it ended."""
+
+    role: Role
+    content: str
+    status: Status = "complete"
+
+    def as_api(self) -> ApiMessage:
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass
+class Conversation:
+    """A system prompt and the messages after it, oldest first."""
+
+    system: str | None = None
+    messages: list[Message] = field(default_factory=list)
+    # Tokens the server counted for the context after the last answer: exact, unlike the
+    # estimate, but only while nothing has been removed since.
+    measured_tokens: int | None = None
+
+    @classmethod
+    def from_api(cls, messages: Sequence[ApiMessage], *, system: str | None = None) -> Conversation:
+        """A conversation from API-shaped messages (a stored one's system prompt wins)."""
+        conversation = cls(system=system)
+        for message in messages:
+            role, content = message["role"], message["content"]
+            if role == "system":
+                conversation.system = content
+            elif role in ("user", "assistant"):
+                conversation.messages.append(Message(role, content))  # type: ignore[arg-type]
+        return conversation
+
+    def api_messages(self) -> list[ApiMessage]:
+        """What the next request sends: the system prompt first, then every message."""
+        head = [{"role": "system", "content": self.system}] if self.system else []
+        return head + [m.as_api() for m in self.messages]
+
+    def add_user(self, text: str) -> None:
+        self.messages.append(Message("user", text))
+
+    def add_answer(self, text: str, status: Status = "complete") -> None:
+        """The answer to the last question; an answer that never began adds nothing."""
+        if text or status == "complete":
+            self.messages.append(Message("assistant", text, status))
+
+    def last_answer(self) -> Message | None:
+        for message in reversed(self.messages):
+            if message.role == "assistant":
+                return message
+        return None
+
+    def undo(self) -> bool:
+        """Drop the last exchange (the last question and anything after it)."""
+        for index in range(len(self.messages) - 1, -1, -1):
+            if self.messages[index].role == "user":
+                del self.messages[index:]
+                self.measured_tokens = None
+                return True
+        return False
+
+    def prepare_retry(self) -> bool:
+        """Drop the answers after the last question, so that it can be sent again."""
+        while self.messages and self.messages[-1].role == "assistant":
+            self.messages.pop()
+            self.measured_tokens = None
+        return bool(self.messages)
+
+    def clear(self) -> None:
+        self.messages.clear()
+        self.measured_tokens = None
+
+    def estimated_tokens(self) -> int:
+        return sum(catalog.estimate_tokens(m["content"]) for m in self.api_messages())
+
+    def context_tokens(self) -> int:
+        """The best known size of the next request's context."""
+        return max(self.estimated_tokens(), self.measured_tokens or 0)
+
+    def fit(self, limit: int) -> int:
+        """Drop the oldest exchanges (never the system prompt, never the last question) until
+        the estimate fits in ``limit`` tokens; returns how many messages were dropped."""
+        dropped = 0
+        while self.estimated_tokens() > limit and self._drop_oldest_exchange():
+            dropped += 1
+        if dropped:
+            self.measured_tokens = None
+        return dropped
+
+    def _drop_oldest_exchange(self) -> bool:
+        last_question = max(
+            (i for i, m in enumerate(self.messages) if m.role == "user"), default=None
+        )
+        if not last_question:  # none, or the only question is the first message
+            return False
+        end = 1
+        while end < last_question and self.messages[end].role != "user":
+            end += 1
+        del self.messages[:end]
+        return True
+
+    def to_markdown(self, *, model: str | None = None) -> str:
+        """The conversation as a Markdown document (``/save``)."""
+        title = f"# Conversation with {model}" if model else "# Conversation"
+        parts = [title]
+        if self.system:
+            parts.append(f"## System\n\n{self.system}")
+        for message in self.messages:
+            heading = "User" if message.role == "user" else "Assistant"
+            if message.status != "complete":
+                heading += f" ({message.status})"
+            parts.append(f"## {heading}\n\n{message.content.strip()}")
+        return "\n\n".join(parts) + "\n"
+
+
+def code_blocks(markdown: str) -> list[str]:
+    """The contents of the fenced code blocks of a Markdown text (CommonMark ``` and ~~~)."""
+    blocks: list[str] = []
+    fence: str | None = None
+    lines: list[str] = []
+    for line in markdown.splitlines():
+        stripped = line.lstrip()
+        if fence is None:
+            if stripped.startswith(("```", "~~~")):
+                marker = stripped[0]
+                fence = marker * (len(stripped) - len(stripped.lstrip(marker)))
+                lines = []
+        elif stripped.startswith(fence) and not stripped.strip(fence[0]).strip():
+            blocks.append("\n".join(lines))
+            fence = None
+        else:
+            lines.append(line)
+    if fence is not None:  # an unclosed fence runs to the end (CommonMark)
+        blocks.append("\n".join(lines))
+    return blocks

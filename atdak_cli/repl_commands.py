@@ -1,0 +1,381 @@
+"""The chat session's state and its slash commands: one small function each, in a registry.
+
+A command gets the :class:`ChatState` and the text after its name, says what it has to say on
+stderr, and returns what the loop does next (:data:`Action`). Nothing here imports
+prompt_toolkit: commands work the same when a script pipes them into ``atdak chat``.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from atdak_cli import catalog
+from atdak_cli.config import SAMPLING, Settings, with_flags
+from atdak_cli.conversation import Conversation, code_blocks
+from atdak_cli.errors import AppError, UsageError, one_line
+
+if TYPE_CHECKING:
+    from atdak_cli.client import CompletionUsage
+    from atdak_cli.recording import HistoryRecorder
+    from atdak_cli.terminal import Terminal
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send ``text`` as the next question."""
+
+    text: str
+
+
+Action = Send | Literal["exit", "retry"] | None
+
+
+@dataclass
+class Usage:
+    """Tokens the server reported over the session."""
+
+    prompt: int = 0
+    completion: int = 0
+    answers: int = 0
+
+    def add(self, usage: CompletionUsage | None) -> None:
+        if usage is not None:
+            self.prompt += usage.prompt_tokens or 0
+            self.completion += usage.completion_tokens or 0
+            self.answers += 1
+
+
+@dataclass
+class ChatState:
+    """Everything the session knows between two prompts."""
+
+    settings: Settings
+    terminal: Terminal
+    conversation: Conversation
+    history_path: Path | None  # None: --no-history
+    conversation_id: int | None = None
+    attachments: list[str] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    history_failure_shown: bool = False
+    _recorder: HistoryRecorder | None = None
+
+    def say(self, text: str) -> None:
+        self.terminal.notice(text)
+
+    def recorder(self) -> HistoryRecorder | None:
+        """The recorder of the current conversation, made on first use (sqlite3 is not
+        needed to show the prompt)."""
+        if self.history_path is None:
+            return None
+        if self._recorder is None:
+            from atdak_cli.recording import HistoryRecorder
+
+            self._recorder = HistoryRecorder(
+                self.history_path,
+                conversation_id=self.conversation_id,
+                profile=self.settings.profile,
+                base_url=self.settings.base_url,
+            )
+        return self._recorder
+
+    def after_turn(self) -> None:
+        if self._recorder is not None:
+            self.conversation_id = self._recorder.conversation_id
+
+    def switch(self, conversation_id: int | None, conversation: Conversation) -> None:
+        """Go on with another conversation (``/clear``, ``/resume``)."""
+        self.close()
+        self.conversation_id, self.conversation = conversation_id, conversation
+        self.attachments.clear()
+
+    def close(self) -> None:
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
+
+    def context_limit(self) -> int | None:
+        return catalog.context_length(self.settings.model)
+
+    def context_use(self) -> str:
+        used = catalog.format_tokens(self.conversation.context_tokens())
+        return f"{used}/{catalog.format_tokens(self.context_limit())}"
+
+    def toolbar(self) -> str:
+        """``atdak-gpt-4 · #12 · 3.1K/128K``"""
+        if self.history_path is None:
+            where = "not saved"
+        else:
+            where = f"#{self.conversation_id}" if self.conversation_id else "new"
+        return f"{self.settings.model} · {where} · {self.context_use()}"
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    usage: str
+    summary: str
+    run: Callable[[ChatState, str], Action]
+
+
+COMMANDS: dict[str, Command] = {}
+ALIASES: dict[str, str] = {"quit": "exit"}
+
+
+def command(usage: str, summary: str) -> Callable[[Callable[[ChatState, str], Action]], Command]:
+    """Register a slash command; ``usage`` starts with its name (``/model [NAME]``)."""
+
+    def register(run: Callable[[ChatState, str], Action]) -> Command:
+        name = usage.split()[0].removeprefix("/")
+        COMMANDS[name] = Command(name, usage, summary, run)
+        return COMMANDS[name]
+
+    return register
+
+
+def is_command(line: str) -> bool:
+    return line.startswith("/") and not line.startswith("//")
+
+
+def run_command(state: ChatState, line: str) -> Action:
+    """Run a slash command line; an unknown one gets a hint and sends nothing."""
+    name, _, arg = line[1:].partition(" ")
+    name = ALIASES.get(name.lower(), name.lower())
+    found = COMMANDS.get(name)
+    if found is None:
+        state.say(f"unknown command /{name} — /help lists them; start with // to send a '/'")
+        return None
+    try:
+        return found.run(state, arg.strip())
+    except AppError as exc:
+        state.say(one_line(exc))
+        return None
+
+
+def completions(text: str) -> list[str]:
+    """What Tab offers for ``text``, the input before the cursor: command names after
+    ``/``, model names after ``/model``, parameter names after ``/set``."""
+    if not is_command(text):
+        return []
+    name, space, arg = text[1:].partition(" ")
+    if not space:
+        names = sorted([*COMMANDS, *ALIASES])
+        return ["/" + n for n in names if n.startswith(name.lower())]
+    if name == "model":
+        return [m.id for m in catalog.CATALOG if m.id.startswith(arg)]
+    if name == "set" and " " not in arg:
+        return [n for n in SAMPLING if n.startswith(arg)]
+    return []
+
+
+# -- the commands, in the order /help lists them
+
+
+@command("/help", "list the commands")
+def _help(state: ChatState, arg: str) -> Action:
+    width = max(len(c.usage) for c in COMMANDS.values())
+    lines = [f"  {c.usage:<{width}}  {c.summary}" for c in COMMANDS.values()]
+    keys = "Enter sends · Alt+Enter: new line · Ctrl-X Ctrl-E: $EDITOR · Ctrl-D: leave"
+    state.say("\n".join([*lines, keys]))
+    return None
+
+
+@command("/model [NAME]", "show the model, or switch to NAME (Tab completes)")
+def _model(state: ChatState, arg: str) -> Action:
+    if arg:
+        state.settings = with_flags(state.settings, model=arg)
+    model = state.settings.model
+    limit = catalog.context_length(model)
+    known = f"{catalog.format_tokens(limit)} context" if limit else "not in the catalogue"
+    state.say(f"model: {model} ({known})")
+    return None
+
+
+@command("/system [TEXT|-]", "show the system prompt, set it to TEXT, or remove it (-)")
+def _system(state: ChatState, arg: str) -> Action:
+    if arg:
+        state.conversation.system = None if arg == "-" else arg
+    system = state.conversation.system
+    state.say(f"system prompt: {system}" if system else "no system prompt")
+    return None
+
+
+@command("/set [NAME VALUE]", "show or set a sampling parameter (temperature, top_p...)")
+def _set(state: ChatState, arg: str) -> Action:
+    if not arg:
+        shown = [f"{n} = {getattr(state.settings, n)}" for n in SAMPLING]
+        state.say("\n".join(shown))
+        return None
+    name, _, raw = arg.partition(" ")
+    name = name.replace("-", "_")
+    if name not in SAMPLING or not raw.strip():
+        raise UsageError(f"usage: /set NAME VALUE, where NAME is one of {', '.join(SAMPLING)}")
+    state.settings = with_flags(state.settings, **{name: _parse_value(name, raw.strip())})
+    state.say(f"{name} = {getattr(state.settings, name)}")
+    return None
+
+
+def _parse_value(name: str, raw: str) -> float | int | None:
+    if raw.lower() in ("default", "none", "off"):
+        return None
+    try:
+        return int(raw) if name == "max_tokens" else float(raw)
+    except ValueError:
+        kind = "a whole number" if name == "max_tokens" else "a number"
+        raise UsageError(f"{name.replace('_', '-')} must be {kind}, not {raw!r}") from None
+
+
+@command("/clear", "start a new conversation")
+def _clear(state: ChatState, arg: str) -> Action:
+    state.switch(None, Conversation(system=state.conversation.system))
+    state.say("new conversation")
+    return None
+
+
+@command("/undo", "drop the last exchange")
+def _undo(state: ChatState, arg: str) -> Action:
+    state.say("dropped the last exchange" if state.conversation.undo() else "nothing to undo")
+    return None
+
+
+@command("/retry", "ask for the last answer again")
+def _retry(state: ChatState, arg: str) -> Action:
+    if not state.conversation.messages:
+        state.say("nothing to retry yet")
+        return None
+    return "retry"
+
+
+@command("/edit", "write the next message in $EDITOR")
+def _edit(state: ChatState, arg: str) -> Action:
+    text = edit_in_editor(arg)
+    if not text.strip():
+        state.say("nothing to send: the editor returned an empty message")
+        return None
+    return Send(text.rstrip("\n"))
+
+
+def edit_in_editor(initial: str = "") -> str:
+    """Run $VISUAL/$EDITOR on a private temporary file and return what it holds after."""
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or _fallback_editor()
+    fd, name = tempfile.mkstemp(prefix="atdak-", suffix=".md")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(initial)
+        try:
+            status = subprocess.call([*shlex.split(editor), name])
+        except OSError as exc:
+            raise UsageError(f"cannot run the editor {editor!r} ({exc.strerror})") from None
+        if status != 0:
+            raise UsageError(f"the editor {editor!r} exited with status {status}; nothing sent")
+        return Path(name).read_text(encoding="utf-8", errors="replace")
+    finally:
+        os.unlink(name)
+
+
+def _fallback_editor() -> str:
+    import shutil
+
+    found = (shutil.which(name) for name in ("editor", "nano", "vi"))
+    return next((path for path in found if path), "vi")
+
+
+@command("/file PATH", "attach a file's contents to the next message")
+def _file(state: ChatState, arg: str) -> Action:
+    from atdak_cli.prompt_input import file_section
+
+    if not arg or arg == "-":
+        raise UsageError("usage: /file PATH")
+    section = file_section(os.path.expanduser(arg), None)
+    state.attachments.append(section)
+    size = catalog.format_tokens(catalog.estimate_tokens(section))
+    state.say(f"attached {arg} (~{size} tokens) to the next message")
+    return None
+
+
+@command("/save PATH", "write the conversation as Markdown")
+def _save(state: ChatState, arg: str) -> Action:
+    from atdak_cli.secrets import write_private
+
+    if not arg:
+        raise UsageError("usage: /save PATH")
+    path = Path(arg).expanduser()
+    try:
+        write_private(path, state.conversation.to_markdown(model=state.settings.model))
+    except OSError as exc:
+        raise UsageError(f"cannot write {path} ({exc.strerror or exc})") from None
+    state.say(f"saved {len(state.conversation.messages)} messages to {path}")
+    return None
+
+
+@command("/usage", "tokens used so far, and how full the context is")
+def _usage(state: ChatState, arg: str) -> Action:
+    usage = state.usage
+    if usage.answers:
+        total = usage.prompt + usage.completion
+        spent = f"{usage.prompt} prompt + {usage.completion} completion = {total} tokens"
+    else:
+        spent = "no token counts from the server yet"
+    limit = state.context_limit()
+    share = f" ({state.conversation.context_tokens() / limit:.0%})" if limit else ""
+    state.say(f"used: {spent}\ncontext: {state.context_use()}{share}")
+    return None
+
+
+@command("/copy [N]", "copy the last answer, or its N-th code block (OSC 52)")
+def _copy(state: ChatState, arg: str) -> Action:
+    from atdak_cli.clipboard import copy_to_clipboard
+
+    answer = state.conversation.last_answer()
+    if answer is None or not answer.content:
+        raise UsageError("no answer to copy yet")
+    text = answer.content if not arg else _code_block(answer.content, arg)
+    copy_to_clipboard(state.terminal.stdout, text)
+    what = "the last answer" if not arg else f"code block {arg}"
+    state.say(f"copied {what} ({len(text)} characters) to the clipboard")
+    return None
+
+
+def _code_block(markdown: str, arg: str) -> str:
+    blocks = code_blocks(markdown)
+    if not arg.isdigit() or not 1 <= int(arg) <= len(blocks):
+        count = f"{len(blocks)} code block" + ("" if len(blocks) == 1 else "s")
+        raise UsageError(f"no code block {arg}: the last answer has {count}")
+    return blocks[int(arg) - 1]
+
+
+@command("/history", "recent conversations")
+def _history(state: ChatState, arg: str) -> Action:
+    from atdak_cli import history_view, paths
+
+    path = state.history_path or paths.history_file()
+    history_view.list_conversations(path, state.terminal, limit=10, as_json=False)
+    return None
+
+
+@command("/resume ID", "go on with a saved conversation")
+def _resume(state: ChatState, arg: str) -> Action:
+    from atdak_cli import paths
+    from atdak_cli.recording import load_context
+
+    wanted = arg.removeprefix("#")
+    if not wanted.isdigit():
+        raise UsageError("usage: /resume ID (see /history)")
+    path = state.history_path or paths.history_file()
+    conversation_id, messages = load_context(path, int(wanted))
+    conversation = Conversation.from_api(messages)
+    kept_id = conversation_id if state.history_path is not None else None
+    state.switch(kept_id, conversation)
+    state.say(f"resumed #{conversation_id} ({len(conversation.messages)} messages)")
+    return None
+
+
+@command("/exit", "leave (also /quit, Ctrl-D)")
+def _exit(state: ChatState, arg: str) -> Action:
+    return "exit"
