@@ -55,20 +55,23 @@ class HistoryRecorder:
             self._store.close()
             self._store = None
 
-    def question(self, request: TurnRequest) -> None:
-        self._guarded(lambda store: self._save_question(store, request))
+    def question(self, request: TurnRequest, *, resend: bool = False) -> None:
+        """Save the question (``resend``: it is stored already; only a new answer is coming,
+        as for the REPL's ``/retry``)."""
+        self._guarded(lambda store: self._save_question(store, request, resend=resend))
 
     def answer(self, request: TurnRequest, result: TurnResult) -> None:
         self._guarded(lambda store: self._save_answer(store, request, result))
 
-    def _save_question(self, store: HistoryStore, request: TurnRequest) -> None:
+    def _save_question(self, store: HistoryStore, request: TurnRequest, *, resend: bool) -> None:
         if self.conversation_id is None:
             self.conversation_id = store.start_conversation(
                 model=request.model, profile=self._profile, host=self._host
             )
             unsaved = list(request.messages)
         else:
-            unsaved = list(request.messages)[-1:]  # the earlier ones are already stored
+            # The earlier messages are stored already; so is the question of a resend.
+            unsaved = [] if resend else list(request.messages)[-1:]
         for message in unsaved:
             store.add_message(
                 self.conversation_id, role=message["role"], content=message["content"]

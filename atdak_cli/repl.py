@@ -171,7 +171,7 @@ def send(state: ChatState, client: AtdakClient, renderer: Renderer, text: str | 
     if not _add_question(state, text) or not _fit(state):
         return ExitStatus.USAGE
     request = _request(state)
-    capture = _Capture(state.recorder())
+    capture = _Capture(state.recorder(), resend=text is None)
     try:
         run_turn(client, request, renderer=renderer, recorder=capture)
     except Exception as exc:
@@ -302,13 +302,14 @@ def _warm_up_after_first_draw(session: PromptSession[str], renderer: _LazyRender
 class _Capture:
     """A turn recorder that keeps the result (however the turn ended) and passes it on."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, *, resend: bool) -> None:
         self._inner = inner
+        self._resend = resend
         self.result: TurnResult | None = None
 
     def question(self, request: TurnRequest) -> None:
         if self._inner is not None:
-            self._inner.question(request)
+            self._inner.question(request, resend=self._resend)
 
     def answer(self, request: TurnRequest, result: TurnResult) -> None:
         self.result = result
