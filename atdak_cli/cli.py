@@ -11,16 +11,20 @@ import sys
 from typing import Annotated, Any, NoReturn
 
 import typer
+import typer.core
 
 from atdak_cli import __version__
 from atdak_cli.errors import ExitStatus, Terminated, one_line, status_for
 
 EXIT_CODES = """\
 \b
-Exit codes: 0 answer delivered · 1 internal error · 2 usage or bad local input ·
-3 authentication · 4 request rejected · 5 rate limited or quota · 6 server error ·
-7 network · 8 timeout · 9 unusable answer · 10 answer delivered, history not saved ·
-130 Ctrl-C · 143 SIGTERM · 141 stdout closed."""
+Exit codes:
+  0 answer delivered          6 server error
+  1 internal error (a bug)    7 network
+  2 usage or bad local input  8 timeout
+  3 authentication            9 unusable answer
+  4 request rejected         10 answer delivered, history not saved
+  5 rate limited or quota   130 Ctrl-C · 143 SIGTERM · 141 stdout closed"""
 
 app = typer.Typer(
     name="atdak",
@@ -44,29 +48,38 @@ history_app = typer.Typer(
 app.add_typer(history_app, name="history")
 
 # Options shared by commands, declared once so every command spells them alike.
-ModelOpt = Annotated[str | None, typer.Option("-m", "--model", help="Model name.")]
-SystemOpt = Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")]
+ModelOpt = Annotated[str | None, typer.Option("-m", "--model", metavar="MODEL", help="Model name.")]
+SystemOpt = Annotated[
+    str | None, typer.Option("-s", "--system", metavar="TEXT", help="System prompt.")
+]
 TempOpt = Annotated[
-    float | None, typer.Option("-t", "--temperature", help="Sampling temperature, 0-2.")
+    float | None,
+    typer.Option("-t", "--temperature", metavar="T", help="Sampling temperature, 0-2."),
 ]
 MaxTokensOpt = Annotated[
-    int | None, typer.Option("--max-tokens", help="Most tokens to generate (>= 1).")
+    int | None, typer.Option("--max-tokens", metavar="N", help="Most tokens to generate (>= 1).")
 ]
-TopPOpt = Annotated[float | None, typer.Option("--top-p", help="Nucleus sampling, 0-1.")]
+TopPOpt = Annotated[
+    float | None, typer.Option("--top-p", metavar="P", help="Nucleus sampling, 0-1.")
+]
 FreqOpt = Annotated[
-    float | None, typer.Option("--frequency-penalty", help="Frequency penalty, -2 to 2.")
+    float | None,
+    typer.Option("--frequency-penalty", metavar="F", help="Frequency penalty, -2 to 2."),
 ]
 PresOpt = Annotated[
-    float | None, typer.Option("--presence-penalty", help="Presence penalty, -2 to 2.")
+    float | None, typer.Option("--presence-penalty", metavar="F", help="Presence penalty, -2 to 2.")
 ]
-ProfileOpt = Annotated[str | None, typer.Option("--profile", help="Config profile to use.")]
-BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="API base URL.")]
+ProfileOpt = Annotated[
+    str | None, typer.Option("--profile", metavar="NAME", help="Config profile to use.")
+]
+BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", metavar="URL", help="API base URL.")]
 ApiKeyOpt = Annotated[
     str | None,
-    typer.Option("--api-key", help="API key (prefer `atdak login` or ATDAK_API_KEY)."),
+    typer.Option("--api-key", metavar="KEY", help="API key; prefer `atdak login`."),
 ]
 TimeoutOpt = Annotated[
-    float | None, typer.Option("--timeout", help="Deadline of one request, in seconds.")
+    float | None,
+    typer.Option("--timeout", metavar="SECONDS", help="Deadline of one request, in seconds."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON object.")]
 DebugOpt = Annotated[
@@ -77,19 +90,66 @@ InsecureOpt = Annotated[
     typer.Option("--allow-insecure-http", help="Allow sending the key over plain http."),
 ]
 RenderOpt = Annotated[
-    str | None, typer.Option("--render", help="markdown or plain (default: by terminal).")
+    str | None,
+    typer.Option("--render", metavar="MODE", help="markdown or plain (default: by terminal)."),
 ]
-ColorOpt = Annotated[str | None, typer.Option("--color", help="auto, always or never.")]
+ColorOpt = Annotated[
+    str | None, typer.Option("--color", metavar="WHEN", help="auto, always or never.")
+]
 ModelPathOpt = Annotated[
-    str | None, typer.Option("--model-path", help="Run a local GGUF file (implies -m local).")
+    str | None,
+    typer.Option("--model-path", metavar="FILE", help="Run a local GGUF file (implies -m local)."),
 ]
-RoleOpt = Annotated[str | None, typer.Option("--role", help="Named role from the config.")]
+RoleOpt = Annotated[
+    str | None, typer.Option("--role", metavar="NAME", help="Named role from the config.")
+]
 VarOpt = Annotated[
-    list[str] | None, typer.Option("--var", help="Fill a role's {placeholder}: name=value.")
+    list[str] | None,
+    typer.Option("--var", metavar="NAME=VALUE", help="Fill a role's {placeholder}: name=value."),
 ]
 NoHistoryOpt = Annotated[
     bool, typer.Option("--no-history", help="Do not save this exchange in the history.")
 ]
+
+
+def examples(*lines: str) -> str:
+    """An --help epilog; ``\\b`` keeps click from re-wrapping the lines into one."""
+    return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
+
+
+OPTION_SECTIONS: dict[str, tuple[str, ...]] = {
+    "Input": ("file", "messages", "continue_last", "conversation", "resume", "role", "var",
+              "batch", "concurrency", "output"),
+    "Model and sampling": ("model", "model_path", "system", "temperature", "max_tokens",
+                           "top_p", "frequency_penalty", "presence_penalty"),
+    "Output": ("stream", "json_out", "usage", "extract", "extract_last", "render", "color",
+               "no_history"),
+    "Connection": ("profile", "base_url", "api_key", "timeout", "allow_insecure_http", "debug"),
+}  # fmt: skip
+_SECTION_OF = {name: title for title, names in OPTION_SECTIONS.items() for name in names}
+
+
+class GroupedCommand(typer.core.TyperCommand):
+    """--help with the options in sections (typer's rich_help_panel needs rich markup, which
+    we keep off); one column width for every section, so that they line up."""
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                sections.setdefault(_section(param), []).append(record)
+        width = max(len(term) for rows in sections.values() for term, _ in rows)
+        for title in ("Arguments", *OPTION_SECTIONS, "Other options"):
+            if title in sections:
+                with formatter.section(title):
+                    formatter.write_dl([(t.ljust(width), h) for t, h in sections[title]])
+
+
+def _section(param: Any) -> str:
+    if param.param_type_name == "argument":
+        return "Arguments"
+    return _SECTION_OF.get(param.name or "", "Other options")
 
 
 def _version(value: bool) -> None:
@@ -113,24 +173,26 @@ COMPLETE_EXAMPLES = """Examples:
 \b
   atdak complete "Write a haiku about spring"
   git diff | atdak complete "Write a commit message for this diff"
-  atdak complete -f notes.md -f todo.txt -m atdak-gpt-4-mini -t 0.3 "Summarise these"
+  atdak complete -f notes.md -f todo.txt -m atdak-gpt-4-mini "Summarise these"
   atdak complete --json "hi" | jq .usage"""
 
 
-@app.command(epilog=COMPLETE_EXAMPLES)
+@app.command(cls=GroupedCommand, epilog=COMPLETE_EXAMPLES)
 def complete(
     prompt: Annotated[list[str] | None, typer.Argument(help="The prompt (joined).")] = None,
     file: Annotated[
-        list[str] | None, typer.Option("-f", "--file", help="Add a file's text (- = stdin).")
+        list[str] | None,
+        typer.Option("-f", "--file", metavar="FILE", help="Add a file's text (- = stdin)."),
     ] = None,
     messages: Annotated[
-        str | None, typer.Option("--messages", help="JSON array of {role, content} to send.")
+        str | None,
+        typer.Option("--messages", metavar="FILE", help="JSON array of {role, content} to send."),
     ] = None,
     continue_last: Annotated[
         bool, typer.Option("-c", "--continue", help="Continue the latest conversation.")
     ] = False,
     conversation: Annotated[
-        int | None, typer.Option("--conversation", help="Continue conversation ID.")
+        int | None, typer.Option("--conversation", metavar="ID", help="Continue conversation ID.")
     ] = None,
     role: RoleOpt = None,
     var: VarOpt = None,
@@ -154,13 +216,15 @@ def complete(
         bool, typer.Option("--extract-last", help="Print only the last fenced code block.")
     ] = False,
     batch: Annotated[
-        str | None, typer.Option("--batch", help="Run every request of a JSONL file.")
+        str | None,
+        typer.Option("--batch", metavar="FILE", help="Run every request of a JSONL file."),
     ] = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", help="Batch requests in flight at once.")
+        int, typer.Option("--concurrency", metavar="N", help="Batch requests in flight at once.")
     ] = 4,
     output: Annotated[
-        str | None, typer.Option("-o", "--output", help="Batch results file (JSONL).")
+        str | None,
+        typer.Option("-o", "--output", metavar="FILE", help="Batch results file (JSONL)."),
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Batch: skip lines already done in --output.")
@@ -175,7 +239,9 @@ def complete(
     allow_insecure_http: InsecureOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Ask one question and print the answer (arguments, stdin and files)."""
+    """Ask one question and print the answer.
+
+    The prompt is the arguments, then stdin, then each --file, joined."""
     from atdak_cli.oneshot import OutputOptions, prepare
     from atdak_cli.oneshot import complete as run
     from atdak_cli.prompt_input import PromptParts
@@ -213,15 +279,18 @@ CHAT_EXAMPLES = """Examples:
   atdak chat < questions.txt"""
 
 
-@app.command(epilog=CHAT_EXAMPLES)
+@app.command(cls=GroupedCommand, epilog=CHAT_EXAMPLES)
 def chat(
     file: Annotated[
-        list[str] | None, typer.Option("-f", "--file", help="Attach a file to the first message.")
+        list[str] | None,
+        typer.Option("-f", "--file", metavar="FILE", help="Attach a file to the first message."),
     ] = None,
     continue_last: Annotated[
         bool, typer.Option("-c", "--continue", help="Continue the latest conversation.")
     ] = False,
-    resume: Annotated[int | None, typer.Option("--resume", help="Resume conversation ID.")] = None,
+    resume: Annotated[
+        int | None, typer.Option("--resume", metavar="ID", help="Resume conversation ID.")
+    ] = None,
     role: RoleOpt = None,
     var: VarOpt = None,
     model: ModelOpt = None,
@@ -242,7 +311,9 @@ def chat(
     allow_insecure_http: InsecureOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Talk with a model in an interactive session (Ctrl-D or /exit to leave)."""
+    """Talk with a model in an interactive session.
+
+    Ctrl-D or /exit leaves; /help lists the slash commands."""
     from atdak_cli.repl import ChatOptions, run_chat
     from atdak_cli.session import open_client
 
@@ -256,7 +327,7 @@ def chat(
     raise typer.Exit(run_chat(settings, terminal, connect, options))
 
 
-@app.command(epilog="Examples:\n  atdak models\n  atdak models --json | jq '.[].id'")
+@app.command(epilog=examples("atdak models", "atdak models --json | jq '.[].id'"))
 def models(
     json_out: JsonOpt = False,
     profile: ProfileOpt = None,
@@ -276,9 +347,13 @@ def models(
         print_models(with_local(fetch_models(client, terminal)), terminal, as_json=json_out)
 
 
-@app.command()
+@app.command(
+    epilog=examples("atdak login", "atdak login --profile work", "pass show atdak | atdak login")
+)
 def login(profile: ProfileOpt = None) -> None:
-    """Store an API key (read hidden from the terminal, or from stdin), mode 0600."""
+    """Store an API key (mode 0600).
+
+    The key is read hidden from the terminal, or from stdin."""
     from atdak_cli import paths
     from atdak_cli.secrets import read_key_input, store_key
 
@@ -289,7 +364,7 @@ def login(profile: ProfileOpt = None) -> None:
     terminal.notice(f"atdak: key saved to {path}")
 
 
-@app.command()
+@app.command(epilog=examples("atdak logout", "atdak logout --profile work"))
 def logout(profile: ProfileOpt = None) -> None:
     """Remove the stored API key."""
     from atdak_cli import paths
@@ -310,7 +385,9 @@ def config_path() -> None:
     print(paths.config_file())
 
 
-@config_app.command("show")
+@config_app.command(
+    "show", epilog=examples("atdak config show", "atdak config show --profile work")
+)
 def config_show(profile: ProfileOpt = None) -> None:
     """Print the settings in effect and where the key comes from (masked)."""
     from atdak_cli.settings_report import show_settings
@@ -319,11 +396,13 @@ def config_show(profile: ProfileOpt = None) -> None:
     show_settings(settings, _terminal(settings.color))
 
 
-LimitOpt = Annotated[int, typer.Option("-n", "--limit", help="How many to show.")]
+LimitOpt = Annotated[int, typer.Option("-n", "--limit", metavar="N", help="How many to show.")]
 IdArg = Annotated[int | None, typer.Argument(help="Conversation ID (default: the latest).")]
 
 
-@history_app.command("list")
+@history_app.command(
+    "list", epilog=examples("atdak history list", "atdak history list -n 5 --json")
+)
 def history_list(limit: LimitOpt = 20, json_out: JsonOpt = False) -> None:
     """Recent conversations, newest first."""
     from atdak_cli import history_view, paths
@@ -333,9 +412,9 @@ def history_list(limit: LimitOpt = 20, json_out: JsonOpt = False) -> None:
     )
 
 
-@history_app.command("show")
+@history_app.command("show", epilog=examples("atdak history show", "atdak history show 42 --json"))
 def history_show(conversation_id: IdArg = None, json_out: JsonOpt = False) -> None:
-    """Print a conversation (rendered on a terminal, Markdown text in a pipe)."""
+    """Print a conversation (rendered, or Markdown in a pipe)."""
     from atdak_cli import history_view, paths
 
     history_view.show_conversation(
@@ -343,7 +422,12 @@ def history_show(conversation_id: IdArg = None, json_out: JsonOpt = False) -> No
     )
 
 
-@history_app.command("search")
+@history_app.command(
+    "search",
+    epilog=examples(
+        "atdak history search sqlite migration", "atdak history search -n 50 --json haiku"
+    ),
+)
 def history_search(
     query: Annotated[list[str], typer.Argument(help="Words to find.")],
     limit: LimitOpt = 20,
@@ -357,7 +441,7 @@ def history_search(
     )
 
 
-@history_app.command("delete")
+@history_app.command("delete", epilog=examples("atdak history delete 42"))
 def history_delete(conversation_id: Annotated[int, typer.Argument(help="ID.")]) -> None:
     """Delete a conversation and its messages."""
     from atdak_cli import history_view, paths
@@ -365,12 +449,19 @@ def history_delete(conversation_id: Annotated[int, typer.Argument(help="ID.")]) 
     history_view.delete(paths.history_file(), _terminal(None), conversation_id)
 
 
-@history_app.command("export")
+@history_app.command(
+    "export",
+    epilog=examples(
+        "atdak history export 42 --format markdown > chat.md", "atdak history export > all.jsonl"
+    ),
+)
 def history_export(
     conversation_id: Annotated[
         int | None, typer.Argument(help="Conversation ID (default: all, one per line).")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="markdown or json.")] = "json",
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="markdown or json.")
+    ] = "json",
 ) -> None:
     """Export one conversation, or all of them (JSON Lines)."""
     from atdak_cli import history_view, paths
@@ -381,7 +472,10 @@ def history_export(
 ShellArg = Annotated[str | None, typer.Argument(help="bash, zsh or fish (default: from $SHELL).")]
 
 
-@completion_app.command("show")
+@completion_app.command(
+    "show",
+    epilog=examples('eval "$(atdak completion show bash)"', "atdak completion show fish | source"),
+)
 def completion_show(shell: ShellArg = None) -> None:
     """Print the completion script (e.g. `eval "$(atdak completion show bash)"`)."""
     from atdak_cli import shell_completion
@@ -389,7 +483,9 @@ def completion_show(shell: ShellArg = None) -> None:
     sys.stdout.write(shell_completion.script(shell_completion.resolve_shell(shell)))
 
 
-@completion_app.command("install")
+@completion_app.command(
+    "install", epilog=examples("atdak completion install", "atdak completion install zsh")
+)
 def completion_install(shell: ShellArg = None) -> None:
     """Install the completion script where the shell finds it."""
     from atdak_cli import shell_completion
@@ -416,7 +512,11 @@ def _run_batch(
         raise typer.Exit(run_batch(client, settings, terminal, options))
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "atdak doctor", "atdak doctor --profile work --base-url http://localhost:8080/v1"
+    )
+)
 def doctor(
     profile: ProfileOpt = None,
     base_url: BaseUrlOpt = None,
@@ -424,15 +524,17 @@ def doctor(
     timeout: TimeoutOpt = None,
     allow_insecure_http: InsecureOpt = False,
 ) -> None:
-    """Check the config, the key, the server and the history; say how to fix what fails."""
+    """Check config, key, server and history, and say what to fix."""
     from atdak_cli.doctor import run_doctor
 
     raise typer.Exit(run_doctor(dict(locals()), _terminal(None)))
 
 
-@app.command("usage")
+@app.command("usage", epilog=examples("atdak usage", "atdak usage --json | jq ."))
 def usage_report(json_out: JsonOpt = False) -> None:
-    """Tokens (and cost, with a price table in the config) by day and model."""
+    """Tokens used (and their cost) by day and model.
+
+    The cost needs a price table in the config."""
     from atdak_cli import paths
     from atdak_cli.usage import print_usage_report
 
@@ -452,7 +554,7 @@ def roles_list() -> None:
     list_roles(_settings({}), _terminal(None))
 
 
-@roles_app.command("show")
+@roles_app.command("show", epilog=examples("atdak roles show reviewer"))
 def roles_show(name: Annotated[str, typer.Argument(help="Role name.")]) -> None:
     """A role's system prompt and parameters."""
     from atdak_cli.roles import show_role
