@@ -5,6 +5,7 @@ Nothing imports this module. Heavy modules are imported inside the commands that
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import sys
@@ -619,6 +620,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or bool(os.environ.get("ATDAK_DEBUG"))
     signal.signal(signal.SIGTERM, _on_sigterm)
+    _sane_streams()
     try:
         status = _run(args, debug=debug)
     except BrokenPipeError:  # the reader left while we were reporting
@@ -687,7 +689,27 @@ def _redact_env_key(text: str) -> str:
     return redact_known(redact_key(text, os.environ.get("ATDAK_API_KEY")))
 
 
+def _sane_streams() -> None:
+    """A closed stdout (``>&-``) becomes a broken pipe on first write, like a reader that left;
+    a terminal that cannot show a character shows '?' instead of failing (LC_ALL=C)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is None:
+            setattr(sys, name, _ClosedStream())
+        elif (getattr(stream, "encoding", "utf-8") or "").lower().replace("-", "") != "utf8":
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(errors="replace")
+
+
+class _ClosedStream(io.TextIOBase):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "standard output is closed")
+
+
 def _exit(status: int) -> NoReturn:
+    if isinstance(sys.stdout, _ClosedStream):
+        sys.exit(status)
     try:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError, OSError):

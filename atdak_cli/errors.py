@@ -128,10 +128,19 @@ HINTS: dict[ExitStatus, str] = {
 }
 
 
+def _hint(exc: BaseException) -> str | None:
+    from atdak_cli.client import _errors as api
+    from atdak_cli.client._retry import is_quota_error
+
+    if isinstance(exc, api.RateLimitError) and is_quota_error(exc):
+        return "the account's quota is used up: check your plan and billing"
+    return HINTS.get(status_for(exc))
+
+
 def one_line(exc: BaseException) -> str:
     """``atdak: error: <what> — <hint>``, on one line."""
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    hint = getattr(exc, "hint", None) or HINTS.get(status_for(exc))
+    hint = getattr(exc, "hint", None) or _hint(exc)
     if is_local_io_error(exc):
         assert isinstance(exc, OSError)
         message = f"cannot write the output ({exc.strerror or exc})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import asdict
 from typing import TYPE_CHECKING
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 from atdak_cli import catalog, paths
 from atdak_cli.catalog import ModelInfo
 from atdak_cli.columns import format_columns
+from atdak_cli.secrets import write_private
 
 if TYPE_CHECKING:
     from atdak_cli.client import AtdakClient
@@ -32,12 +34,8 @@ def fetch_models(client: AtdakClient, terminal: Terminal) -> list[ModelInfo]:
 
 def _cache_ids(ids: list[str]) -> None:
     """Best effort: completion works without the cache, so a failure here is not an error."""
-    path = paths.models_cache_file()
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path.write_text(json.dumps(ids) + "\n", encoding="utf-8")
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        write_private(paths.models_cache_file(), json.dumps(ids) + "\n")
 
 
 def with_local(models: list[ModelInfo]) -> list[ModelInfo]:

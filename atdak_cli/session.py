@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atdak_cli import __version__, paths
+from atdak_cli.client._redact import strip_userinfo
 from atdak_cli.config import Settings, check_key_transport, is_loopback
 from atdak_cli.errors import MissingKeyError, UsageError
 from atdak_cli.secrets import find_key, remember
@@ -96,7 +97,13 @@ def _http_client(
     hooks = _debug_hooks(terminal, key) if debug and terminal is not None else {}
     # Building an SSL context costs ~17 ms; a plain-http endpoint never needs one.
     verify = not settings.base_url.startswith("http://")
-    return httpx.Client(follow_redirects=False, verify=verify, event_hooks=hooks)
+    try:
+        return httpx.Client(follow_redirects=False, verify=verify, event_hooks=hooks)
+    except ValueError as exc:  # httpx rejects a malformed *_PROXY variable here
+        raise UsageError(
+            f"a proxy variable is malformed ({strip_userinfo(str(exc))})",
+            hint="check HTTPS_PROXY, HTTP_PROXY and ALL_PROXY",
+        ) from None
 
 
 def _local_http_client(settings: Settings) -> httpx.Client:
@@ -114,7 +121,7 @@ def _local_http_client(settings: Settings) -> httpx.Client:
 
 
 def _debug_hooks(terminal: Terminal, key: str) -> dict[str, list[Callable[..., Any]]]:
-    from atdak_cli.client import mask_key
+    from atdak_cli.client._redact import mask_key, redact_key
 
     def show_request(request: httpx.Request) -> None:
         terminal.notice(f"> {request.method} {request.url}")
@@ -126,6 +133,6 @@ def _debug_hooks(terminal: Terminal, key: str) -> dict[str, list[Callable[..., A
         status = f"{response.status_code} {response.reason_phrase}"
         terminal.notice(f"< {response.http_version} {status}")
         for name, value in response.headers.items():
-            terminal.notice(f"< {name}: {value}")
+            terminal.notice(f"< {name}: {redact_key(value, key)}")  # servers may echo it
 
     return {"request": [show_request], "response": [show_response]}

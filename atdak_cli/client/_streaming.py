@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator, Iterator
+from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 # A JSON body longer than this is not an answer we can use (and must not exhaust memory).
 MAX_JSON_BODY = 64 * 1024 * 1024
+# httpx's read timeout is capped at the deadline too, so either may fire first.
+_DEADLINE_SLACK = 0.05
 
 
 class Stream:
@@ -133,25 +136,28 @@ class Stream:
     ) -> Iterator[ChatCompletionChunk]:
         for raw in source:
             self._check_watchdog()
-            for event in decoder.feed(raw):
-                if event.data == "[DONE]":
-                    return
-                chunk = self._accept(event)
-                if chunk is not None:
-                    yield chunk
-        self._check_watchdog()
-        for event in decoder.close():
-            if event.data == "[DONE]":
+            if (yield from self._events(decoder.feed(raw))):
                 return
-            chunk = self._accept(event)
-            if chunk is not None:
-                yield chunk
+        self._check_watchdog()
+        if (yield from self._events(decoder.close())):
+            return
         if self.finish_reason is None:
             raise IncompleteStreamError(
                 "the stream ended before the model finished",
                 partial=self.text,
                 request=self.response.request,
             )
+
+    def _events(self, events: list[ServerSentEvent]) -> Generator[ChatCompletionChunk, None, bool]:
+        """The chunks of ``events``; returns True once ``[DONE]`` arrived."""
+        for event in events:
+            for part in _split_documents(event):
+                if part.data == "[DONE]":
+                    return True
+                chunk = self._accept(part)
+                if chunk is not None:
+                    yield chunk
+        return False
 
     def _json_body(self) -> Iterator[ChatCompletionChunk]:
         """A server that answers a stream request with one JSON object (or mislabels SSE)."""
@@ -221,6 +227,9 @@ class Stream:
 
     def _timeout_error(self) -> IncompleteStreamError:
         reason = self._watchdog.expired
+        left = self._deadline.remaining()
+        if reason is None and left is not None and left < _DEADLINE_SLACK:
+            reason = "total"  # httpx's read timeout won the race against the watchdog
         if reason == "first_content":
             message = f"no answer within {self._timeout.first_content:g} s"
         elif reason == "total":
@@ -250,6 +259,25 @@ def _content_kind(content_type: str) -> str:
         return "json"
     # text/event-stream, and servers that label SSE text/plain or nothing at all.
     return "sse"
+
+
+def _split_documents(event: ServerSentEvent) -> list[ServerSentEvent]:
+    """One event per JSON document. Servers that copy the API page's example write one
+    ``data:`` line per chunk with no blank line between, which WHATWG joins into one event."""
+    if "\n" not in event.data or _is_json(event.data):
+        return [event]
+    lines = [line for line in event.data.split("\n") if line.strip()]
+    if not all(line == "[DONE]" or _is_json(line) for line in lines):
+        return [event]
+    return [replace(event, data=line) for line in lines]
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _loads(
