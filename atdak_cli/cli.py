@@ -250,6 +250,7 @@ def complete(
 
     settings = _settings(locals())
     terminal = _terminal(settings.color)
+    _check_batch_options(batch, locals())
     if batch is not None:
         _run_batch(settings, terminal, batch, concurrency, output, resume, api_key, debug)
     parts = PromptParts(prompt or (), file or (), settings.system, messages)
@@ -493,6 +494,27 @@ def completion_install(shell: ShellArg = None) -> None:
 
     path = shell_completion.install(shell_completion.resolve_shell(shell))
     _terminal(None).notice(f"atdak: installed {path}; open a new shell to use it")
+
+
+_ONE_SHOT_ONLY = {
+    "prompt": "a prompt", "file": "-f", "messages": "--messages", "continue_last": "-c",
+    "conversation": "--conversation", "json_out": "--json", "usage": "--usage",
+    "extract": "-x", "extract_last": "--extract-last",
+}  # fmt: skip
+_BATCH_ONLY = {"output": "-o", "resume": "--resume"}
+
+
+def _check_batch_options(batch: str | None, given: dict[str, Any]) -> None:
+    """Options that mean nothing in the mode chosen are refused, never silently ignored."""
+    from atdak_cli.errors import UsageError
+
+    wrong = _ONE_SHOT_ONLY if batch is not None else _BATCH_ONLY
+    misplaced = [flag for name, flag in wrong.items() if given.get(name)]
+    if batch is None and given.get("concurrency") != 4:
+        misplaced.append("--concurrency")
+    if misplaced:
+        where = "with --batch" if batch is not None else "without --batch"
+        raise UsageError(f"{', '.join(misplaced)} cannot be used {where}")
 
 
 def _run_batch(

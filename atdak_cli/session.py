@@ -98,7 +98,13 @@ def _http_client(
     # Building an SSL context costs ~17 ms; a plain-http endpoint never needs one.
     verify = not settings.base_url.startswith("http://")
     try:
-        return httpx.Client(follow_redirects=False, verify=verify, event_hooks=hooks)
+        return httpx.Client(
+            follow_redirects=False,
+            verify=verify,
+            event_hooks=hooks,
+            # A batch keeps up to --concurrency (max 64) connections alive, not httpx's 20.
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=64),
+        )
     except ValueError as exc:  # httpx rejects a malformed *_PROXY variable here
         raise UsageError(
             f"a proxy variable is malformed ({strip_userinfo(str(exc))})",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 # httpx imports its own command-line tool (rich, click and pygments: ~50 ms) whenever those
 # happen to be installed; a client library never needs it, so make that import fail fast.
 if "httpx" not in sys.modules:
-    sys.modules.setdefault("httpx._main", None)
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None blocks it
 
 if TYPE_CHECKING:
     from atdak_cli.client._client import DEFAULT_BASE_URL, AtdakClient, mask_key

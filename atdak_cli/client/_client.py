@@ -78,6 +78,23 @@ class AtdakClient:
 
         return Models(self)
 
+    def with_options(
+        self,
+        *,
+        retry_policy: RetryPolicy | None = None,
+        timeout: Timeout | float | None = None,
+    ) -> AtdakClient:
+        """A copy with other options over the same connection pool (which this client keeps
+        owning: close this one, not the copy)."""
+        return AtdakClient(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            timeout=self.timeout if timeout is None else timeout,
+            retry_policy=retry_policy or self.retry_policy,
+            http_client=self._http,
+            default_headers=self._headers,
+        )
+
     def close(self) -> None:
         if self._owns_http:
             self._http.close()

@@ -57,10 +57,7 @@ class _Fence:
 
     def closes(self, line: str) -> bool:
         stripped = line.strip()
-        return (
-            len(stripped) >= self.length
-            and stripped == self.char * len(stripped)
-        )
+        return len(stripped) >= self.length and stripped == self.char * len(stripped)
 
 
 def _open_fence(line: str) -> _Fence | None:
