@@ -206,6 +206,24 @@ def _system(state: ChatState, arg: str) -> Action:
     return None
 
 
+@command("/role NAME [VAR=VALUE...]", "use a role from the config: its system prompt and options")
+def _role(state: ChatState, arg: str) -> Action:
+    from atdak_cli.roles import role_settings
+
+    if not arg:
+        raise UsageError("usage: /role NAME [VAR=VALUE...] (see `atdak roles list`)")
+    name, *variables = shlex.split(arg)
+    settings = state.settings
+    values = role_settings(settings.raw_config, name, variables, settings.config_path)
+    system = values.pop("system", None)
+    known = {k: v for k, v in values.items() if k in ("model", *SAMPLING)}
+    state.settings = with_flags(settings, role=name, **known)
+    if isinstance(system, str):
+        state.conversation.system = system
+    state.say(f"role {name}: " + ", ".join(f"{k} = {v}" for k, v in known.items()))
+    return None
+
+
 @command("/set [NAME VALUE]", "show or set a sampling parameter (temperature, top_p...)")
 def _set(state: ChatState, arg: str) -> Action:
     if not arg:

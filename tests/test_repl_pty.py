@@ -515,3 +515,22 @@ def test_piped_chat_exit_status_reports_a_failed_turn(api: FakeAPIServer, key_en
     assert done.returncode == 3
     assert done.stdout.decode() == "echo: b\n"
     assert b"atdak: error: HTTP 401: bad key" in done.stderr
+
+
+def test_role_command_sets_system_prompt_and_options(
+    start, api: FakeAPIServer, tmp_path: Path
+) -> None:
+    config = tmp_path / "config" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        '[roles.poet]\nsystem = "Write {form} only."\ntemperature = 1.5\n'
+        'model = "atdak-gpt-4-mini"\n'
+    )
+    chat = start()
+    chat.ask("/role poet", "atdak: error: role 'poet' needs form")
+    chat.ask("/role poet form=haiku", "role poet: temperature = 1.5, model = atdak-gpt-4-mini")
+    chat.ask("spring")
+    body = api.requests[-1].json()
+    assert body["messages"][0] == {"role": "system", "content": "Write haiku only."}
+    assert (body["model"], body["temperature"]) == ("atdak-gpt-4-mini", 1.5)
+    assert chat.finish() == 0
