@@ -134,6 +134,8 @@ def _hint(exc: BaseException) -> str | None:
 
     if isinstance(exc, api.RateLimitError) and is_quota_error(exc):
         return "the account's quota is used up: check your plan and billing"
+    if isinstance(exc, api.APIError) and exc.code == "context_length_exceeded":
+        return "send less, or pick a model with a longer context (atdak models)"
     return HINTS.get(status_for(exc))
 
 

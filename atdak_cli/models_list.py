@@ -48,7 +48,8 @@ def with_local(models: list[ModelInfo]) -> list[ModelInfo]:
 
 
 def _enrich(model_id: str, owner: str) -> ModelInfo:
-    known = catalog.lookup(model_id)
+    # A server's own "local" model is not our embedded one.
+    known = catalog.lookup(model_id) if model_id != catalog.LOCAL.id else None
     if known is not None:
         return known
     return ModelInfo(model_id, None, f"owned by {owner}" if owner else "")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from atdak_cli import __version__, paths
 from atdak_cli.client._redact import strip_userinfo
-from atdak_cli.config import Settings, check_key_transport, is_loopback
+from atdak_cli.config import DEFAULT_BASE_URL, Settings, check_key_transport, is_loopback
 from atdak_cli.errors import MissingKeyError, UsageError
 from atdak_cli.secrets import find_key, remember
 
@@ -60,7 +60,11 @@ def open_client(
 
 
 def uses_local_model(settings: Settings) -> bool:
-    return settings.model == LOCAL_MODEL or settings.base_url.startswith("local:")
+    """The embedded model: ``--model-path``, or ``-m local`` with no endpoint of one's own (a
+    server configured by the user may well serve a model it calls "local")."""
+    if settings.model_path:
+        return True
+    return settings.model == LOCAL_MODEL and settings.base_url == DEFAULT_BASE_URL
 
 
 def _first_content(total: float | None) -> float:
