@@ -130,25 +130,3 @@ class Conversation:
                 heading += f" ({message.status})"
             parts.append(f"## {heading}\n\n{message.content.strip()}")
         return "\n\n".join(parts) + "\n"
-
-
-def code_blocks(markdown: str) -> list[str]:
-    """The contents of the fenced code blocks of a Markdown text (CommonMark ``` and ~~~)."""
-    blocks: list[str] = []
-    fence: str | None = None
-    lines: list[str] = []
-    for line in markdown.splitlines():
-        stripped = line.lstrip()
-        if fence is None:
-            if stripped.startswith(("```", "~~~")):
-                marker = stripped[0]
-                fence = marker * (len(stripped) - len(stripped.lstrip(marker)))
-                lines = []
-        elif stripped.startswith(fence) and not stripped.strip(fence[0]).strip():
-            blocks.append("\n".join(lines))
-            fence = None
-        else:
-            lines.append(line)
-    if fence is not None:  # an unclosed fence runs to the end (CommonMark)
-        blocks.append("\n".join(lines))
-    return blocks

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Literal
 
 from atdak_cli import catalog
 from atdak_cli.config import SAMPLING, Settings, with_flags
-from atdak_cli.conversation import Conversation, code_blocks
+from atdak_cli.conversation import Conversation
 from atdak_cli.errors import AppError, UsageError, one_line
+from atdak_cli.extract import code_blocks
 
 if TYPE_CHECKING:
     from atdak_cli.client import CompletionUsage
@@ -365,7 +366,7 @@ def _code_block(markdown: str, arg: str) -> str:
     if not arg.isdigit() or not 1 <= int(arg) <= len(blocks):
         count = f"{len(blocks)} code block" + ("" if len(blocks) == 1 else "s")
         raise UsageError(f"no code block {arg}: the last answer has {count}")
-    return blocks[int(arg) - 1]
+    return blocks[int(arg) - 1].removesuffix("\n")
 
 
 @command("/history", "recent conversations")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from atdak_cli.conversation import Conversation, Message, code_blocks
+from atdak_cli.conversation import Conversation, Message
+from atdak_cli.extract import code_blocks
 
 
 def exchange(conversation: Conversation, question: str, answer: str) -> None:
@@ -123,5 +124,6 @@ def test_code_blocks_finds_fenced_blocks() -> None:
         "Intro\n\n```python\nprint(1)\n\nprint(2)\n```\n\nthen\n\n"
         "~~~~\n```\nnested fence\n~~~~\n\n  ```sh\n  ls\n  ```\n\n```\nunclosed"
     )
-    assert code_blocks(text) == ["print(1)\n\nprint(2)", "```\nnested fence", "  ls", "unclosed"]
+    expected = ["print(1)\n\nprint(2)\n", "```\nnested fence\n", "  ls\n", "unclosed\n"]
+    assert code_blocks(text) == expected
     assert code_blocks("no code") == []
