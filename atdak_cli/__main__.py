@@ -1,3 +1,3 @@
-from atdak_cli.cli import main
+from atdak_cli.launch import main
 
 main()

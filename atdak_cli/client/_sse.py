@@ -10,15 +10,14 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _BOM = "\ufeff"
 
 
-@dataclass(frozen=True, slots=True)
-class ServerSentEvent:
-    """One dispatched event."""
+class ServerSentEvent(NamedTuple):
+    """One dispatched event (a tuple: made once per chunk, it must be cheap)."""
 
     data: str
     event: str = "message"
@@ -47,9 +46,9 @@ class SSEDecoder:
         final blank line after ``data: [DONE]``."""
         events = self._lines(self._utf8.decode(b"", final=True), final=True)
         if self._pending:
-            events.extend(self._line(self._pending))
+            self._line(self._pending, events)
             self._pending = ""
-        events.extend(self._line(""))
+        self._dispatch(events)
         return events
 
     def _lines(self, text: str, *, final: bool) -> list[ServerSentEvent]:
@@ -57,22 +56,27 @@ class SSEDecoder:
             self._at_start = False
             text = text.removeprefix(_BOM)
         buffer = self._pending + text
+        # A CR at the very end may be the first half of a CRLF split across chunks: the line it
+        # ends waits, with its CR, until the next chunk says whether an LF follows.
+        held = "\r" if buffer.endswith("\r") and not final else ""
+        if held:
+            buffer = buffer[:-1]
+        lines = _LINE_END.split(buffer) if "\r" in buffer else buffer.split("\n")
+        self._pending = lines.pop() + held
         events: list[ServerSentEvent] = []
-        start = 0
-        for match in _LINE_END.finditer(buffer):
-            # A CR at the very end may be the first half of a CRLF split across chunks.
-            if match.end() == len(buffer) and match.group() == "\r" and not final:
-                break
-            events.extend(self._line(buffer[start : match.start()]))
-            start = match.end()
-        self._pending = buffer[start:]
+        for line in lines:
+            self._line(line, events)
         return events
 
-    def _line(self, line: str) -> list[ServerSentEvent]:
+    def _line(self, line: str, events: list[ServerSentEvent]) -> None:
         if not line:
-            return self._dispatch()
-        if line.startswith(":"):
-            return []
+            self._dispatch(events)
+        elif line.startswith("data:"):
+            self._data.append(line[6:] if line.startswith("data: ") else line[5:])
+        elif not line.startswith(":"):
+            self._field(line)
+
+    def _field(self, line: str) -> None:
         name, colon, value = line.partition(":")
         if colon and value.startswith(" "):
             value = value[1:]
@@ -84,22 +88,16 @@ class SSEDecoder:
             self._last_id = value
         elif name == "retry" and value.isascii() and value.isdigit():
             self._retry = int(value)
-        return []
 
-    def _dispatch(self) -> list[ServerSentEvent]:
+    def _dispatch(self, events: list[ServerSentEvent]) -> None:
         # WHATWG: a block with no data field (only event:/id:/retry:) is not dispatched.
-        if not self._data:
-            self._event = ""
-            return []
-        event = ServerSentEvent(
-            data="\n".join(self._data),
-            event=self._event or "message",
-            id=self._last_id,
-            retry=self._retry,
-        )
-        self._data = []
+        if self._data:
+            data = self._data[0] if len(self._data) == 1 else "\n".join(self._data)
+            events.append(
+                ServerSentEvent(data, self._event or "message", self._last_id, self._retry)
+            )
+            self._data = []
         self._event = ""
-        return [event]
 
 
 def iter_events(chunks: Iterable[bytes]) -> Iterator[ServerSentEvent]:

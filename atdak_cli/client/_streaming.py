@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator, Iterator
-from dataclasses import replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -169,7 +168,7 @@ class Stream:
             yield from self._sse_body(SSEDecoder(), iter([body]))
             return
         data = _loads(body, self.response.request, redact=self._redact)
-        _raise_in_band_error(data, self.response.request, self.text, self._redact)
+        _raise_in_band_error(data, self.response.request, self._redact)
         if not isinstance(data, dict):
             raise StreamError("the answer is not a JSON object", request=self.response.request)
         self.json_body = data
@@ -177,20 +176,21 @@ class Stream:
         yield self._record(_chunk_from_completion(completion, data))
 
     def _accept(self, event: ServerSentEvent) -> ChatCompletionChunk | None:
-        if not event.data.strip():
+        if not event.data or event.data.isspace():
             return None
-        data = _loads(
-            event.data.encode(), self.response.request, partial=self.text, redact=self._redact
-        )
-        if event.event == "error" and not (isinstance(data, dict) and "error" in data):
-            data = {"error": data}
-        _raise_in_band_error(data, self.response.request, self.text, self._redact)
-        if not isinstance(data, dict):
-            raise StreamError(
-                "the stream sent a chunk that is not a JSON object",
-                request=self.response.request,
-                partial=self.text,
-            )
+        try:
+            data = _loads(event.data, self.response.request, redact=self._redact)
+            if event.event == "error" and not (isinstance(data, dict) and "error" in data):
+                data = {"error": data}
+            _raise_in_band_error(data, self.response.request, self._redact)
+            if not isinstance(data, dict):
+                raise StreamError(
+                    "the stream sent a chunk that is not a JSON object",
+                    request=self.response.request,
+                )
+        except StreamError as exc:
+            exc.partial = self.text  # joined only now: per chunk it would be quadratic
+            raise
         return self._record(ChatCompletionChunk.from_dict(data))
 
     def _record(self, chunk: ChatCompletionChunk) -> ChatCompletionChunk:
@@ -269,7 +269,7 @@ def _split_documents(event: ServerSentEvent) -> list[ServerSentEvent]:
     lines = [line for line in event.data.split("\n") if line.strip()]
     if not all(line == "[DONE]" or _is_json(line) for line in lines):
         return [event]
-    return [replace(event, data=line) for line in lines]
+    return [event._replace(data=line) for line in lines]
 
 
 def _is_json(text: str) -> bool:
@@ -281,24 +281,25 @@ def _is_json(text: str) -> bool:
 
 
 def _loads(
-    body: bytes,
+    body: bytes | str,
     request: httpx.Request | None,
     *,
-    partial: str = "",
     redact: Callable[[str], str] = str,
 ) -> Any:
     try:
         return json.loads(body)
     except ValueError:
+        head = body[:4096]
+        text = head.decode("utf-8", "replace") if isinstance(head, bytes) else head
         # Redacted before the cut, so a key echoed by the server cannot leak even in part.
-        snippet = redact(body[:4096].decode("utf-8", "replace"))[:60].replace("\n", " ")
+        snippet = redact(text)[:60].replace("\n", " ")
         raise StreamError(
-            f"the server sent a malformed chunk: {snippet!r}", request=request, partial=partial
+            f"the server sent a malformed chunk: {snippet!r}", request=request
         ) from None
 
 
 def _raise_in_band_error(
-    data: object, request: httpx.Request | None, partial: str, redact: Callable[[str], str]
+    data: object, request: httpx.Request | None, redact: Callable[[str], str]
 ) -> None:
     """OpenAI and vLLM send ``{"error": {...}}``; llama.cpp ``{"error": {...}}`` after
     ``event: error``; vLLM's older shape is ``{"object": "error", "message": ...}``."""
@@ -315,7 +316,6 @@ def _raise_in_band_error(
         f"the server reported an error mid-answer: {text[0] if text else 'error'}",
         request=request,
         body=data,
-        partial=partial,
     )
 
 

@@ -2,7 +2,9 @@
 
 Unknown fields are kept in ``extra`` and missing optional fields tolerated, so a server that
 adds or omits fields never breaks a client. No validation framework: parsing a chunk must cost
-a small constant (pydantic alone adds ~70 ms to start-up).
+a small constant (pydantic alone adds ~70 ms to start-up). The three types made once per
+streamed chunk are not frozen: a frozen dataclass's ``__init__`` sets each field through
+``object.__setattr__``, which cost 2 µs a chunk (40 ms on a 20 000-token answer).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ JSON = Mapping[str, Any]
 
 
 def _rest(data: JSON, known: frozenset[str]) -> dict[str, Any]:
+    if data.keys() <= known:  # the common case, decided in C: once per object per chunk
+        return {}
     return {k: v for k, v in data.items() if k not in known}
 
 
@@ -39,7 +43,7 @@ def _int(value: object) -> int:
 
 
 def _dict(value: object) -> JSON:
-    return value if isinstance(value, Mapping) else {}
+    return value if isinstance(value, dict) else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +137,10 @@ class ChatCompletion:
             object=_str(data.get("object"), "chat.completion"),
             created=_int(data.get("created")),
             model=_str(data.get("model")),
-            choices=[Choice.from_dict(c) for c in choices if isinstance(c, Mapping)]
+            choices=[Choice.from_dict(c) for c in choices if isinstance(c, dict)]
             if isinstance(choices, list)
             else [],
-            usage=CompletionUsage.from_dict(usage) if isinstance(usage, Mapping) else None,
+            usage=CompletionUsage.from_dict(usage) if isinstance(usage, dict) else None,
             raw=dict(data),
         )
 
@@ -145,7 +149,7 @@ class ChatCompletion:
         return dict(self.raw)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ChoiceDelta:
     """What one chunk adds to a choice. ``content`` is ``""`` when the server sent none, so
     ``print(chunk.choices[0].delta.content, end="")`` never prints ``None``."""
@@ -159,25 +163,23 @@ class ChoiceDelta:
 
     @classmethod
     def from_dict(cls, data: JSON) -> ChoiceDelta:
+        # Positional arguments and inline checks: this runs once per streamed chunk.
         content, role = data.get("content"), data.get("role")
         reasoning = data.get("reasoning_content")
         return cls(
-            content=content if isinstance(content, str) else "",
-            role=role if isinstance(role, str) else None,
-            reasoning_content=reasoning if isinstance(reasoning, str) else "",
-            extra=_rest(data, cls._KNOWN),
+            content if type(content) is str else "",
+            role if type(role) is str else None,
+            reasoning if type(reasoning) is str else "",
+            _rest(data, cls._KNOWN),
         )
 
 
-_EMPTY_DELTA = ChoiceDelta()
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ChunkChoice:
     """One choice inside a streamed chunk."""
 
     index: int = 0
-    delta: ChoiceDelta = _EMPTY_DELTA
+    delta: ChoiceDelta = field(default_factory=ChoiceDelta)
     finish_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -185,20 +187,16 @@ class ChunkChoice:
 
     @classmethod
     def from_dict(cls, data: JSON) -> ChunkChoice:
-        reason = data.get("finish_reason")
-        delta = data.get("delta")
+        index, delta, reason = data.get("index"), data.get("delta"), data.get("finish_reason")
         return cls(
-            index=_int(data.get("index")),
-            delta=ChoiceDelta.from_dict(delta) if isinstance(delta, Mapping) else _EMPTY_DELTA,
-            finish_reason=reason if isinstance(reason, str) else None,
-            extra=_rest(data, cls._KNOWN),
+            index if type(index) is int else 0,
+            ChoiceDelta.from_dict(delta) if type(delta) is dict else ChoiceDelta(),
+            reason if type(reason) is str else None,
+            _rest(data, cls._KNOWN),
         )
 
 
-_EMPTY_CHOICES = (ChunkChoice(),)
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ChatCompletionChunk:
     """One streamed chunk (``object: chat.completion.chunk``).
 
@@ -211,7 +209,7 @@ class ChatCompletionChunk:
     object: str = "chat.completion.chunk"
     created: int = 0
     model: str = ""
-    choices: list[ChunkChoice] = field(default_factory=lambda: list(_EMPTY_CHOICES))
+    choices: list[ChunkChoice] = field(default_factory=lambda: [ChunkChoice()])
     usage: CompletionUsage | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -219,19 +217,21 @@ class ChatCompletionChunk:
     def from_dict(cls, data: JSON) -> ChatCompletionChunk:
         raw_choices = data.get("choices")
         choices = (
-            [ChunkChoice.from_dict(c) for c in raw_choices if isinstance(c, Mapping)]
-            if isinstance(raw_choices, list)
-            else []
+            [ChunkChoice.from_dict(c) for c in raw_choices if type(c) is dict]
+            if type(raw_choices) is list
+            else None
         )
         usage = data.get("usage")
+        chunk_id, kind = data.get("id"), data.get("object")
+        created, model = data.get("created"), data.get("model")
         return cls(
-            id=_str(data.get("id")),
-            object=_str(data.get("object"), "chat.completion.chunk"),
-            created=_int(data.get("created")),
-            model=_str(data.get("model")),
-            choices=choices or list(_EMPTY_CHOICES),
-            usage=CompletionUsage.from_dict(usage) if isinstance(usage, Mapping) else None,
-            raw=dict(data),
+            chunk_id if type(chunk_id) is str else "",
+            kind if type(kind) is str else "chat.completion.chunk",
+            created if type(created) is int else 0,
+            model if type(model) is str else "",
+            choices or [ChunkChoice()],
+            CompletionUsage.from_dict(usage) if type(usage) is dict else None,
+            data if type(data) is dict else dict(data),
         )
 
 
@@ -266,10 +266,10 @@ class ModelList:
 
     @classmethod
     def from_dict(cls, data: object) -> ModelList:
-        items = data.get("data") if isinstance(data, Mapping) else data
+        items = data.get("data") if isinstance(data, dict) else data
         if not isinstance(items, list):
             items = []
-        return cls([Model.from_dict(m) for m in items if isinstance(m, Mapping) and m.get("id")])
+        return cls([Model.from_dict(m) for m in items if isinstance(m, dict) and m.get("id")])
 
     def __iter__(self) -> Iterator[Model]:
         return iter(self.data)
