@@ -6,9 +6,12 @@ typer (with its vendored click) costs ~45 ms to import; a version query needs no
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
 
 from atdak_cli import __version__
+
+TYPE_CHECKING = False  # typing itself costs ~10 ms (re, enum, collections): not for --version
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 def main() -> NoReturn:
