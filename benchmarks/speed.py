@@ -1,0 +1,424 @@
+"""How fast is atdak against its floors? ``python benchmarks/speed.py [--quick] [--runs N]``.
+
+Starts benchmarks/bench_server.py in a thread on 127.0.0.1 (it streams a whole answer at
+once), then runs every case below as a whole process, interleaved over several rounds after
+one warm-up round, and prints the medians of wall time, CPU (user + system) and peak RSS of
+each. Each child is reaped with ``os.wait4`` (CPU is its own) and runs under GNU time when
+present, for its own peak RSS (``ru_maxrss`` survives fork and exec: a direct child of this
+process would report at least this process's RSS).
+
+Cases: ``python -c pass`` and ``python -c "import prompt_toolkit"`` (this interpreter),
+benchmarks/min_client.py (the smallest httpx client) and curl for 10 and 20 000 tokens, and
+``atdak --version``; ``atdak complete`` for 10 and 20 000 tokens into a pipe, 20 000 tokens
+rendered as Markdown in a 80x24 pseudo-terminal, and one 4 MB delta; ``atdak chat`` until its
+prompt is ready in a pseudo-terminal (then Ctrl-D). Also the delay from the moment the server
+sends the first content byte to the moment it comes out of ``atdak complete``'s stdout pipe.
+
+atdak runs as the console script next to this interpreter (as a user runs it), with its config
+and history in a temporary directory: history is saved, as by default. PYTHONDONTWRITEBYTECODE
+and PYTHONUNBUFFERED are removed from the children's environment (a user has neither).
+Exits 1 if a goal is missed (the table of goals is printed last).
+
+``--atdak "CMD"`` measures another build, e.g. a scratch copy:
+``PYTHONPATH=/tmp/copy python benchmarks/speed.py --atdak "python -m atdak_cli"``.
+``--only TEXT`` runs the cases whose name contains TEXT, without the goals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import pty
+import select
+import shutil
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyte
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_server import BIG_DELTA, BenchServer  # noqa: E402
+
+LONG = 20_000
+SHORT = 10
+LLM_PUBLISHED_MS = 554.0  # llm, 10-token stream, measured by the issue's author (not installed)
+MB = 1024 * 1024
+CHILD_TIMEOUT = 60.0
+# Not what a user has: sandboxes often set these, and they change what is measured (no .pyc
+# written means atdak's own modules are compiled on every run; unbuffered stdout).
+IGNORED_ENV = ("NO_COLOR", "FORCE_COLOR", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")
+
+
+@dataclass
+class Sample:
+    wall: float  # seconds
+    cpu: float  # seconds, user + system
+    rss: int  # bytes, peak
+
+
+@dataclass
+class Case:
+    name: str
+    argv: list[str]
+    mode: str = "pipe"  # pipe | pty | chat
+    warm_up: bool = True  # run in the unmeasured first round too
+    samples: list[Sample] = field(default_factory=list)
+
+    def median(self, attr: str) -> float:
+        return float(statistics.median(float(getattr(s, attr)) for s in self.samples))
+
+
+# ---------------------------------------------------------------- running one child
+
+
+def _gnu_time() -> str | None:
+    """GNU time, which reports its child's own peak RSS.
+
+    ``ru_maxrss`` survives fork and exec, so a child of this (large) process reports at least
+    our own RSS; a child of the small ``time`` process reports its own.
+    """
+    path = shutil.which("time") or "/usr/bin/time"
+    if not os.path.exists(path):
+        return None
+    probe = subprocess.run([path, "-f", "%M", "true"], capture_output=True, check=False)
+    return path if probe.returncode == 0 and probe.stderr.strip().isdigit() else None
+
+
+GNU_TIME = _gnu_time()
+
+
+class Child:
+    """One process: spawned under GNU time when present, reaped with ``os.wait4``."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], **streams: object) -> None:
+        self.argv = argv
+        self._rss_file = None
+        if GNU_TIME is not None:
+            fd, self._rss_file = tempfile.mkstemp(prefix="atdak-rss-")
+            os.close(fd)
+            argv = [GNU_TIME, "-f", "%M", "-o", self._rss_file, *argv]
+        self.start = time.monotonic()
+        self.proc = subprocess.Popen(argv, env=env, **streams)  # type: ignore[call-overload]
+
+    def reap(self) -> Sample:
+        """Wait for the child; wall time from spawn, CPU and peak RSS of the child itself."""
+        _, status, usage = os.wait4(self.proc.pid, 0)
+        end = time.monotonic()
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        # Linux reports ru_maxrss in KiB.
+        rss = usage.ru_maxrss * 1024
+        if self._rss_file is not None:
+            text = Path(self._rss_file).read_text().split()
+            os.unlink(self._rss_file)
+            rss = int(text[-1]) * 1024 if text and text[-1].isdigit() else rss
+        if self.proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(self.argv)} exited with {self.proc.returncode}")
+        return Sample(end - self.start, usage.ru_utime + usage.ru_stime, rss)
+
+
+def _drain(fd: int, deadline: float, on_data: Callable[[bytes], None] | None = None) -> None:
+    """Read ``fd`` until EOF (a pty master reports EOF as EIO once the child has gone)."""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the child ran too long")
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        try:
+            data = os.read(fd, 1 << 16)
+        except OSError:
+            return
+        if not data:
+            return
+        if on_data is not None:
+            on_data(data)
+
+
+def run_pipe(argv: list[str], env: dict[str, str]) -> tuple[Sample, float | None]:
+    """Run with stdout to a pipe we drain; returns the sample and when stdout's first byte came."""
+    first: list[float] = []
+
+    def seen(data: bytes) -> None:
+        if not first:
+            first.append(time.monotonic())
+
+    child = Child(
+        argv, env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    stdout = child.proc.stdout
+    assert stdout is not None
+    try:
+        _drain(stdout.fileno(), child.start + CHILD_TIMEOUT, seen)
+    finally:
+        stdout.close()
+    return child.reap(), (first[0] if first else None)
+
+
+def _open_pty(rows: int = 24, cols: int = 80) -> tuple[int, int]:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    return master, slave
+
+
+def run_pty(argv: list[str], env: dict[str, str]) -> Sample:
+    """Run with stdin, stdout and stderr on a pseudo-terminal whose output we drain."""
+    master, slave = _open_pty()
+    try:
+        child = Child(argv, env, stdin=slave, stdout=slave, stderr=slave)
+        os.close(slave)
+        _drain(master, child.start + CHILD_TIMEOUT)
+    finally:
+        os.close(master)
+    return child.reap()
+
+
+def run_chat(argv: list[str], env: dict[str, str]) -> Sample:
+    """``atdak chat`` in a pty until its prompt is ready for keys (the wall time), then Ctrl-D.
+
+    The prompt is ready when the cursor's row shows the bare prompt and the bottom toolbar is
+    drawn, as tests/test_repl_pty.py decides; the terminal's cursor-position queries are
+    answered by pyte, as a real terminal would.
+    """
+    master, slave = _open_pty()
+    screen = _AnsweringScreen(master)
+    stream = pyte.ByteStream(screen)
+    child = Child(argv, env, stdin=slave, stdout=slave, stderr=slave)
+    os.close(slave)
+    ready_at: float | None = None
+    try:
+        deadline = child.start + CHILD_TIMEOUT
+        while ready_at is None:
+            ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise TimeoutError("atdak chat never showed its prompt")
+            stream.feed(os.read(master, 1 << 16))
+            if _at_prompt(screen):
+                ready_at = time.monotonic()
+        os.write(master, b"\x04")
+        _drain(master, deadline)
+    finally:
+        os.close(master)
+    sample = child.reap()
+    sample.wall = ready_at - child.start
+    return sample
+
+
+class _AnsweringScreen(pyte.Screen):
+    """A pyte screen that answers the terminal's queries (cursor position) on the pty."""
+
+    def __init__(self, master: int) -> None:
+        super().__init__(80, 24)
+        self._master = master
+
+    def write_process_input(self, data: str) -> None:
+        os.write(self._master, data.encode())
+
+
+def _at_prompt(screen: pyte.Screen) -> bool:
+    display = screen.display
+    row = display[screen.cursor.y]
+    return row.rstrip() == ">" and " · " in display[-1]
+
+
+# ---------------------------------------------------------------- the cases
+
+
+def build_cases(base_url: str, atdak: list[str]) -> list[Case]:
+    py = sys.executable
+    client = str(HERE / "min_client.py")
+
+    def complete(tokens: int, *extra: str) -> list[str]:
+        return [*atdak, "complete", "-m", "bench", "--max-tokens", str(tokens), *extra, "hi"]
+
+    cases = [
+        Case("python -c pass", [py, "-c", "pass"]),
+        Case("python -c 'import prompt_toolkit'", [py, "-c", "import prompt_toolkit"]),
+        Case("min httpx client, 10 tokens", [py, client, base_url, str(SHORT)]),
+        Case("min httpx client, 20k tokens", [py, client, base_url, str(LONG)], warm_up=False),
+    ]
+    curl = shutil.which("curl")
+    if curl:
+        for tokens, label in ((SHORT, "10 tokens"), (LONG, "20k tokens")):
+            body = json.dumps({"model": "bench", "stream": True, "max_tokens": tokens})
+            argv = [curl, "-sN", base_url + "/chat/completions"]
+            argv += ["-H", "Content-Type: application/json", "-d", body]
+            cases.append(Case(f"curl, {label}", argv))
+    cases += [
+        Case("atdak --version", [*atdak, "--version"]),
+        Case("atdak complete, 10 tokens, pipe", complete(SHORT)),
+        Case("atdak complete, 20k tokens, pipe", complete(LONG), warm_up=False),
+        Case("atdak complete, 20k tokens, pty (markdown)", complete(LONG), mode="pty",
+             warm_up=False),
+        Case("atdak complete, one 4 MB delta, pipe", [*atdak, "complete", "-m", "bench-big-delta",
+                                                       "hi"], warm_up=False),
+        Case("atdak chat, to a usable prompt (pty)", [*atdak, "chat", "-m", "bench"], mode="chat"),
+    ]  # fmt: skip
+    return cases
+
+
+def atdak_command() -> list[str]:
+    script = Path(sys.executable).parent / "atdak"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "atdak_cli"]
+
+
+def child_env(base_url: str, home: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not (k.startswith("ATDAK_") or k.lower().endswith("_proxy") or k in IGNORED_ENV)
+    }
+    env.update(
+        ATDAK_BASE_URL=base_url,
+        ATDAK_CONFIG_DIR=str(home / "config"),
+        ATDAK_DATA_DIR=str(home / "data"),
+        NO_PROXY="*",
+        TERM="xterm-256color",
+        COLUMNS="80",
+        LINES="24",
+    )
+    return env
+
+
+def run_case(case: Case, env: dict[str, str]) -> Sample:
+    if case.mode == "pty":
+        return run_pty(case.argv, env)
+    if case.mode == "chat":
+        return run_chat(case.argv, env)
+    return run_pipe(case.argv, env)[0]
+
+
+def first_byte_delay(server: BenchServer, atdak: list[str], env: dict[str, str]) -> float:
+    """Seconds from the server sending the first content delta to it leaving atdak's stdout."""
+    server.first_content_sent = None
+    argv = [*atdak, "complete", "-m", "bench-latency", "hi"]
+    _, first = run_pipe(argv, env)
+    sent = server.first_content_sent
+    if first is None or sent is None:
+        raise RuntimeError("the latency run printed nothing")
+    return first - sent
+
+
+# ---------------------------------------------------------------- report
+
+
+@dataclass
+class Goal:
+    text: str
+    value: float
+    limit: float
+    unit: str = "x"
+    note_only: bool = False
+
+    @property
+    def met(self) -> bool:
+        return self.value <= self.limit
+
+
+def goals(by_name: dict[str, Case], delays: list[float]) -> list[Goal]:
+    def wall(name: str) -> float:
+        return by_name[name].median("wall")
+
+    version = by_name["atdak --version"]
+    short = "atdak complete, 10 tokens, pipe"
+    long_ = "atdak complete, 20k tokens, pipe"
+    big_extra = by_name["atdak complete, one 4 MB delta, pipe"].median("rss") - by_name[
+        short
+    ].median("rss")
+    return [
+        Goal("atdak --version / python -c pass", version.median("wall") / wall("python -c pass"),
+             1.5),
+        Goal("complete 10 tokens / min httpx client", wall(short) / wall(
+            "min httpx client, 10 tokens"), 1.5),
+        Goal(f"complete 10 tokens / llm published {LLM_PUBLISHED_MS:.0f} ms (note)",
+             wall(short) * 1000 / LLM_PUBLISHED_MS, 0.3, note_only=True),
+        Goal("complete 20k tokens / min httpx client", wall(long_) / wall(
+            "min httpx client, 20k tokens"), 1.5),
+        Goal("complete 20k tokens: pty (markdown) / pipe", wall(
+            "atdak complete, 20k tokens, pty (markdown)") / wall(long_), 3.0),
+        Goal("complete 20k tokens: peak RSS", by_name[long_].median("rss") / MB, 40.0, " MB"),
+        Goal("one 4 MB delta: extra peak RSS / delta size", big_extra / BIG_DELTA, 10.0),
+        Goal("first content byte -> stdout (pipe), median", statistics.median(delays) * 1000,
+             1.0, " ms"),
+        Goal("chat to a usable prompt / python -c 'import prompt_toolkit'", wall(
+            "atdak chat, to a usable prompt (pty)") / wall("python -c 'import prompt_toolkit'"),
+             2.0),
+    ]  # fmt: skip
+
+
+def print_table(cases: list[Case], delays: list[float]) -> None:
+    print(f"{'case':<46} {'wall ms':>8} {'cpu ms':>8} {'rss MB':>7}  runs")
+    for case in cases:
+        print(
+            f"{case.name:<46} {case.median('wall') * 1000:8.1f} {case.median('cpu') * 1000:8.1f}"
+            f" {case.median('rss') / MB:7.1f}  {len(case.samples)}"
+        )
+    shown = ", ".join(f"{d * 1000:.2f}" for d in sorted(delays))
+    print(f"first content byte -> stdout, ms (sorted): {shown}")
+
+
+def print_goals(results: list[Goal]) -> bool:
+    print(f"\n{'goal':<62} {'value':>9} {'limit':>8}  verdict")
+    ok = True
+    for goal in results:
+        verdict = "note" if goal.note_only else ("ok" if goal.met else "MISSED")
+        if not goal.note_only and not goal.met:
+            ok = False
+        print(
+            f"{goal.text:<62} {goal.value:8.2f}{goal.unit.strip() or 'x':<1}"
+            f" {goal.limit:7.2f}{goal.unit.strip() or 'x':<1}  {verdict}"
+        )
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 rounds instead of 7 (~1 min)")
+    parser.add_argument("--runs", type=int, help="measured rounds (after one warm-up round)")
+    parser.add_argument("--only", help="run only the cases whose name contains this text")
+    parser.add_argument(
+        "--atdak", help="the command that runs atdak (default: the console script beside python)"
+    )
+    args = parser.parse_args()
+    rounds = args.runs or (2 if args.quick else 7)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    with tempfile.TemporaryDirectory() as tmp, BenchServer() as server:
+        env = child_env(server.base_url, Path(tmp))
+        atdak = args.atdak.split() if args.atdak else atdak_command()
+        cases = build_cases(server.base_url, atdak)
+        if args.only:
+            cases = [c for c in cases if args.only in c.name]
+        delays: list[float] = []
+        for round_ in range(rounds + 1):
+            for case in cases:
+                if round_ == 0 and not case.warm_up:
+                    continue  # round 0 warms the page cache and the history db
+                sample = run_case(case, env)
+                if round_:
+                    case.samples.append(sample)
+            if round_:
+                delays.append(first_byte_delay(server, atdak, env))
+            print(f"round {round_}/{rounds} done", file=sys.stderr, flush=True)
+        print(f"{rounds} rounds, interleaved; medians. Python {sys.version.split()[0]}, "
+              f"{os.cpu_count()} CPUs, atdak = {' '.join(atdak)}\n")  # fmt: skip
+        print_table(cases, delays)
+        if args.only:
+            return 0
+        return 0 if print_goals(goals({c.name: c for c in cases}, delays)) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""What each command imports (design.md §1 rule 4) and the direction of imports (rules 1-3).
+
+Start-up time is mostly imports: ``atdak --version`` needs none of httpx, rich, prompt_toolkit,
+sqlite3 or pydantic, and ``atdak complete`` into a pipe needs neither rich nor prompt_toolkit
+(design.md §9 has the measured cost of each). ``python -X importtime`` lists every module a
+real process imported.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from api_server import FakeAPIServer
+from conftest import REPO
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef,import-not-found]
+
+PACKAGE = REPO / "atdak_cli"
+HEAVY_FOR_VERSION = ("httpx", "rich", "prompt_toolkit", "sqlite3", "pydantic")
+HEAVY_FOR_COMPLETE = ("rich", "prompt_toolkit", "pydantic", "markdown_it", "pygments")
+
+
+def imported_modules(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run ``python -X importtime -m atdak_cli ARGS`` (stdout a pipe); the modules it imported."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "atdak_cli", *args],
+        input="",
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=30,
+        check=False,
+    )
+    modules = {
+        line.rsplit("|", 1)[1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    modules.discard("imported package")  # the header line
+    return proc, modules
+
+
+def loaded(modules: set[str], package: str) -> list[str]:
+    return sorted(m for m in modules if m == package or m.startswith(package + "."))
+
+
+@pytest.mark.parametrize("package", HEAVY_FOR_VERSION)
+def test_version_imports_no_heavy_module(package: str) -> None:
+    proc, modules = imported_modules("--version")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("atdak ")
+    assert "atdak_cli" in modules  # the parse worked: an empty set would prove nothing
+    assert loaded(modules, package) == []
+
+
+def test_complete_into_a_pipe_imports_neither_rich_nor_prompt_toolkit(
+    api: FakeAPIServer, key_env: str
+) -> None:
+    proc, modules = imported_modules("complete", "--base-url", api.base_url, "hi")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout == "echo: hi\n"
+    assert "httpx" in modules  # it did send the request
+    for package in HEAVY_FOR_COMPLETE:
+        assert loaded(modules, package) == [], f"atdak complete | ... imported {package}"
+
+
+# ---------------------------------------------------------------- rules 1-3, with ast
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_of(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, module) for every import in the file, at any depth (functions and
+    ``TYPE_CHECKING`` blocks too: a type-only import still ties one layer to another).
+    ``from a import b`` yields both ``a`` and ``a.b`` (b may be a module)."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            base = _resolve(node, package)
+            yield node.lineno, base
+            for alias in node.names:
+                yield node.lineno, f"{base}.{alias.name}"
+
+
+def _resolve(node: ast.ImportFrom, package: str) -> str:
+    if not node.level:
+        return node.module or ""
+    parts = package.split(".")
+    parts = parts[: len(parts) - node.level + 1]
+    return ".".join([*parts, node.module] if node.module else parts)
+
+
+def within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def violations(files: list[Path], forbidden: Callable[[str], bool]) -> list[str]:
+    return [
+        f"{path.relative_to(REPO)}:{line} imports {module}"
+        for path in files
+        for line, module in imports_of(path)
+        if forbidden(module)
+    ]
+
+
+def sources(under: Path) -> list[Path]:
+    """The Python files of a package directory, or the module itself (none if absent)."""
+    if under.is_dir():
+        return sorted(under.rglob("*.py"))
+    return [under] if under.exists() else []
+
+
+def test_the_ast_walk_sees_imports_inside_functions_and_relative_ones() -> None:
+    # The rules below are only as good as this walk: check it on the kinds it must see.
+    sample = PACKAGE / "cli.py"
+    found = {module for _, module in imports_of(sample)}
+    assert "typer" in found  # module level
+    assert "atdak_cli.oneshot" in found  # inside a command function
+    node = ast.parse("from ..store import HistoryStore").body[0]
+    assert isinstance(node, ast.ImportFrom)
+    assert _resolve(node, "atdak_cli.render") == "atdak_cli.store"
+
+
+def entry_points() -> set[Path]:
+    """``__main__`` (``python -m``) and the modules ``[project.scripts]`` names."""
+    with (REPO / "pyproject.toml").open("rb") as file:
+        scripts = tomllib.load(file).get("project", {}).get("scripts", {})
+    modules = {target.partition(":")[0] for target in scripts.values()}
+    return {PACKAGE / "__main__.py"} | {REPO / (m.replace(".", "/") + ".py") for m in modules}
+
+
+def test_nothing_imports_cli() -> None:
+    """Rule 1: the CLI only parses and wires; the entry points are its only callers."""
+    exempt = entry_points() | {PACKAGE / "cli.py"}
+    files = [p for p in sources(PACKAGE) if p not in exempt]
+    files += sources(REPO / "atdak")
+    assert violations(files, lambda m: within(m, "atdak_cli.cli")) == []
+
+
+def test_client_imports_nothing_else_from_atdak_cli() -> None:
+    """Rule 2: ``client/`` could be published alone."""
+
+    def outside_client(module: str) -> bool:
+        return within(module, "atdak_cli") and not within(module, "atdak_cli.client")
+
+    assert violations(sources(PACKAGE / "client"), outside_client) == []
+
+
+def test_render_imports_neither_client_nor_store() -> None:
+    """Rule 3: renderers get text deltas and nothing else."""
+
+    def forbidden(module: str) -> bool:
+        return within(module, "atdak_cli.client") or within(module, "atdak_cli.store")
+
+    assert violations(sources(PACKAGE / "render"), forbidden) == []
+
+
+def test_store_never_imports_client() -> None:
+    """Rule 3: the history knows nothing of HTTP."""
+    files = sources(PACKAGE / "store.py") + sources(PACKAGE / "store")
+    assert violations(files, lambda m: within(m, "atdak_cli.client")) == []
