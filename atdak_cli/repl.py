@@ -279,6 +279,9 @@ class _LazyRenderer:
     def feed(self, text: str) -> None:
         self.get().feed(text)
 
+    def flush(self) -> None:
+        self.get().flush()
+
     def feed_reasoning(self, text: str) -> None:
         self.get().feed_reasoning(text)
 

@@ -104,6 +104,8 @@ def _stream_answer(
                     result.chunks += bool(choice.delta.content)
                     if renderer is not None:
                         _show(renderer, choice.delta.reasoning_content, choice.delta.content)
+                if renderer is not None and not stream.more_ready:
+                    renderer.flush()
         finally:
             result.text, result.reasoning = stream.text, stream.reasoning
             result.finish_reason, result.usage = stream.finish_reason, stream.usage

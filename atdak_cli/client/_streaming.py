@@ -50,6 +50,9 @@ class Stream:
         self.usage: CompletionUsage | None = None
         # The server's own object when it answered with one JSON completion.
         self.json_body: dict[str, Any] | None = None
+        # True while chunks already received are still to come out of the iterator: a writer
+        # flushes when it is False, once per network read rather than once per delta.
+        self.more_ready = False
         self._first: ChatCompletionChunk | None = None
         self._timeout = timeout
         self._deadline = deadline
@@ -149,12 +152,16 @@ class Stream:
 
     def _events(self, events: list[ServerSentEvent]) -> Generator[ChatCompletionChunk, None, bool]:
         """The chunks of ``events``; returns True once ``[DONE]`` arrived."""
-        for event in events:
-            for part in _split_documents(event):
+        last = len(events) - 1
+        for i, event in enumerate(events):
+            parts = _split_documents(event)
+            for j, part in enumerate(parts):
                 if part.data == "[DONE]":
                     return True
                 chunk = self._accept(part)
                 if chunk is not None:
+                    # False on the last chunk of the bytes received: the next one needs a read.
+                    self.more_ready = i < last or j < len(parts) - 1
                     yield chunk
         return False
 

@@ -24,6 +24,10 @@ class Renderer(Protocol):
 
     def feed_reasoning(self, text: str) -> None: ...
 
+    def flush(self) -> None:
+        """Make what was fed visible now: called once the chunks of one network read are fed
+        (a flush per delta cost a syscall per token)."""
+
     def finish(self) -> None: ...
 
     def abort(self) -> None: ...

@@ -282,6 +282,7 @@ class MarkdownRenderer:
         self._reasoning = ""
         self._answer_started = False
         self._live: list[Line] = []
+        self._pending: list[tuple[Kind, str]] = []
         self._next_draw = float("-inf")
         self._dirty = False
         self._cancel_timer: Callable[[], None] | None = None
@@ -292,6 +293,9 @@ class MarkdownRenderer:
         with self._lock:
             self._cancel()
             self._reset()
+
+    def flush(self) -> None:
+        """Nothing to do: the live region is drawn on its own schedule."""
 
     def feed(self, text: str) -> None:
         with self._lock:
@@ -317,7 +321,7 @@ class MarkdownRenderer:
             self._closed = True
             self._cancel()
             try:
-                blocks = self._begin_answer()
+                blocks, self._pending = self._pending + self._begin_answer(), []
                 blocks += [(Kind.ANSWER, block) for block in self._splitter.finish()]
                 self._write(self._erase(self._size()[0]) + self._print(blocks))
             finally:
@@ -335,12 +339,13 @@ class MarkdownRenderer:
         return [(Kind.REASONING, reasoning)] if reasoning else []
 
     def _update(self, blocks: list[tuple[Kind, str]]) -> None:
-        if blocks:
-            self._draw(blocks)
-            return
+        # Completed blocks wait for the next draw too: a burst of text completes hundreds of
+        # blocks, and each draw also renders the tail.
+        self._pending += blocks
         now = self._clock()
         if now >= self._next_draw:
-            self._draw([])
+            pending, self._pending = self._pending, []
+            self._draw(pending)
             return
         self._dirty = True
         if self._cancel_timer is None:
@@ -349,8 +354,9 @@ class MarkdownRenderer:
     def _on_timer(self) -> None:
         with self._lock:
             self._cancel_timer = None
-            if self._dirty and not self._closed:
-                self._draw([])
+            if (self._dirty or self._pending) and not self._closed:
+                pending, self._pending = self._pending, []
+                self._draw(pending)
 
     def _draw(self, blocks: list[tuple[Kind, str]]) -> None:
         columns, rows = self._size()

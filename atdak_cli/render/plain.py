@@ -28,8 +28,10 @@ class PlainRenderer:
         self._close_reasoning()
         out = self._terminal.stdout
         out.write(text)
-        out.flush()
         self._last_char = text[-1]
+
+    def flush(self) -> None:
+        self._terminal.stdout.flush()
 
     def feed_reasoning(self, text: str) -> None:
         # Reasoning is not part of the answer: never on stdout; shown on stderr to a person.
