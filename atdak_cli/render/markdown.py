@@ -97,7 +97,7 @@ _GAP = Line("", 0)
 class BlockPainter:
     """Renders one block's source to screen lines at a given width."""
 
-    def __init__(self, *, color_system: ColorName | None, code_theme: str = "monokai") -> None:
+    def __init__(self, *, color_system: ColorName | None, code_theme: str = "ansi_dark") -> None:
         self._color_system = _COLOR_SYSTEMS[color_system] if color_system else None
         self._rich_color_system = color_system
         self._code_theme = code_theme
@@ -201,7 +201,7 @@ def render_answer(
     width: int,
     color_system: ColorName | None,
     reasoning: str = "",
-    code_theme: str = "monokai",
+    code_theme: str = "ansi_dark",
 ) -> str:
     """The complete answer printed at once: what streaming it must leave on the screen."""
     transcript = Transcript(BlockPainter(color_system=color_system, code_theme=code_theme))
@@ -261,7 +261,7 @@ class MarkdownRenderer:
         schedule: Scheduler = _thread_scheduler,
         refresh_per_second: float = 30.0,
         color_system: ColorName | None = None,
-        code_theme: str = "monokai",
+        code_theme: str = "ansi_dark",
     ) -> None:
         self._out = terminal.stdout
         self._initial_width = terminal.width
