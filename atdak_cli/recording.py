@@ -96,6 +96,7 @@ class HistoryRecorder:
             finish_reason=result.finish_reason,
             usage=usage,
             error=result.error,
+            reasoning=result.reasoning or None,
         )
         self._answer_id = None
 

@@ -79,6 +79,7 @@ class Message:
     error: str | None
     created: datetime
     updated: datetime
+    reasoning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,12 @@ def m002_fts(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_fts]
+def m003_reasoning(conn: sqlite3.Connection) -> None:
+    """The model's reasoning (``reasoning_content``), kept beside the answer it led to."""
+    conn.execute("ALTER TABLE messages ADD COLUMN reasoning TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_fts, m003_reasoning]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -417,7 +423,7 @@ def _connect_readonly(path: Path, timeout: float) -> sqlite3.Connection:
 
 _MESSAGE_COLUMNS = (
     "id, conversation_id, position, role, content, status, finish_reason, prompt_tokens,"
-    " completion_tokens, total_tokens, model, params, error, created_at, updated_at"
+    " completion_tokens, total_tokens, model, params, error, created_at, updated_at, reasoning"
 )
 _CONVERSATION_COLUMNS = "id, created_at, updated_at, model, title, profile, host"
 
@@ -441,6 +447,7 @@ def _message(row: tuple[Any, ...]) -> Message:
         error=error,
         created=datetime.fromisoformat(row[13]),
         updated=datetime.fromisoformat(row[14]),
+        reasoning=row[15],
     )
 
 
@@ -571,12 +578,13 @@ class HistoryStore:
         finish_reason: str | None = None,
         usage: Mapping[str, Any] | None = None,
         error: str | None = None,
+        reasoning: str | None = None,
     ) -> None:
         """Change the given fields of a message (a streamed answer as it grows, then at exit)."""
         _check_status(status)
         now = self._now()
         changes: dict[str, Any] = {"content": content, "status": status}
-        changes |= {"finish_reason": finish_reason, "error": error}
+        changes |= {"finish_reason": finish_reason, "error": error, "reasoning": reasoning}
         if usage is not None:
             changes |= dict(zip(USAGE_FIELDS, _usage_values(usage), strict=True))
         changes = {k: v for k, v in changes.items() if v is not None}

@@ -127,3 +127,17 @@ def test_key_never_reaches_the_database(api: FakeAPIServer, key_env: str, tmp_pa
     run_atdak("complete", "--base-url", api.base_url, "--usage", "hi")
     for path in (tmp_path / "data").iterdir():
         assert CANARY_KEY.encode() not in path.read_bytes()
+
+
+def test_reasoning_is_kept_in_history_but_not_printed_to_a_pipe(
+    api: FakeAPIServer, key_env: str, tmp_path: Path
+) -> None:
+    api.enqueue(stream(["42"], reasoning=["think ", "hard"]))
+    result = run_atdak("complete", "--base-url", api.base_url, "q")
+    assert result.stdout == b"42\n"
+    with sqlite3.connect(tmp_path / "data" / "history.db") as conn:
+        stored = conn.execute("SELECT content, reasoning FROM messages WHERE role = 'assistant'")
+        assert stored.fetchall() == [("42", "think hard")]
+    conn.close()
+    exported = json.loads(run_atdak("history", "export", "1").stdout)
+    assert exported["messages"][1]["reasoning"] == "think hard"

@@ -66,3 +66,18 @@ def test_long_markdown_answer_shows_every_line_once_in_order(
     assert "```" not in "\n".join(lines)  # fences were rendered, not printed raw
     # The cursor is shown again, on a fresh line.
     assert output.endswith(b"\r\n\x1b[?25h")
+
+
+def test_dumb_terminal_without_colour_gets_plain_text(api: FakeAPIServer, key_env: str) -> None:
+    api.enqueue(stream(["# Title\n\n", "some *text*\n"]))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "atdak_cli", "complete", "--base-url", api.base_url, "hi"],
+        env={**os.environ, "TERM": "dumb", "NO_COLOR": "1"},
+        dimensions=(ROWS, COLUMNS),
+        cwd=str(REPO),
+    )
+    output = child.read()
+    child.close()
+    assert child.exitstatus == 0
+    assert output == b"# Title\r\n\r\nsome *text*\r\n"

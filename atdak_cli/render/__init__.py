@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -34,10 +35,12 @@ class Renderer(Protocol):
 
 
 def choose_mode(terminal: Terminal, requested: RenderMode | None) -> RenderMode:
-    """Markdown on a terminal, plain into a pipe, unless the user asked for one."""
+    """Markdown on a terminal, plain into a pipe or on a dumb terminal without colour
+    (``NO_COLOR`` with ``TERM=dumb``: no cursor movement either), unless the user asked."""
     if requested is not None:
         return requested
-    return "markdown" if terminal.stdout_isatty else "plain"
+    dumb = not terminal.color and os.environ.get("TERM") == "dumb"
+    return "markdown" if terminal.stdout_isatty and not dumb else "plain"
 
 
 def make_renderer(terminal: Terminal, mode: RenderMode) -> Renderer:
