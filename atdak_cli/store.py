@@ -18,6 +18,7 @@ those characters: ``数据库`` matches inside ``使用数据库的时候``.
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import re
@@ -46,7 +47,7 @@ _CJK = (
     "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"  # Han
     "\uac00-\ud7af"  # Hangul syllables
 )
-_CJK_EDGE = re.compile(f"(?<=[{_CJK}])|(?=[{_CJK}])")
+_CJK_EDGE = f"(?<=[{_CJK}])|(?=[{_CJK}])"
 _WORD = re.compile(r"[^\W_]")
 
 
@@ -254,7 +255,15 @@ def _check_version(path: Path, version: int, *, readonly: bool) -> bool:
 
 def index_text(text: str) -> str:
     """The text as indexed: every CJK character made a token of its own."""
-    return _CJK_EDGE.sub(ZWSP, text)
+    if text.isascii():
+        return text
+    return _cjk_edge().sub(ZWSP, text)
+
+
+@functools.cache
+def _cjk_edge() -> re.Pattern[str]:
+    # Compiled on first use: 3.5 ms, paid by every `atdak complete` if done at import.
+    return re.compile(_CJK_EDGE)
 
 
 def fts_query(query: str) -> str | None:

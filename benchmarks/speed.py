@@ -260,6 +260,7 @@ def build_cases(base_url: str, atdak: list[str]) -> list[Case]:
     cases += [
         Case("atdak --version", [*atdak, "--version"]),
         Case("atdak complete, 10 tokens, pipe", complete(SHORT)),
+        Case("atdak complete, 10 tokens, pipe, --no-history", complete(SHORT, "--no-history")),
         Case("atdak complete, 20k tokens, pipe", complete(LONG), warm_up=False),
         Case("atdak complete, 20k tokens, pty (markdown)", complete(LONG), mode="pty",
              warm_up=False),
@@ -353,6 +354,8 @@ def goals(by_name: dict[str, Case], delays: list[float]) -> list[Goal]:
         Goal("one 4 MB delta: extra peak RSS / delta size", big_extra / BIG_DELTA, 10.0),
         Goal("first content byte -> stdout (pipe), median", statistics.median(delays) * 1000,
              1.0, " ms"),
+        Goal("history logging per exchange (complete - --no-history)", 1000 * (wall(short) - wall(
+            "atdak complete, 10 tokens, pipe, --no-history")), 5.0, " ms"),
         Goal("chat to a usable prompt / python -c 'import prompt_toolkit'", wall(
             "atdak chat, to a usable prompt (pty)") / wall("python -c 'import prompt_toolkit'"),
              2.0),
