@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 LOCAL_MODEL = "local"
 
 
+@contextmanager
 def open_client(
     settings: Settings,
     *,
@@ -29,34 +32,30 @@ def open_client(
     terminal: Terminal | None = None,
     debug: bool = False,
     environ: Mapping[str, str] | None = None,
-) -> AtdakClient:
-    """A client for the settings' endpoint (or the embedded local model)."""
+) -> Iterator[AtdakClient]:
+    """A client for the settings' endpoint (or the embedded local model); its connection
+    pool is closed on exit (a client given an ``http_client`` leaves that to its maker)."""
     from atdak_cli.client import AtdakClient, Timeout
 
     env = os.environ if environ is None else environ
-    timeout = Timeout(
-        total=settings.timeout,
-        first_content=settings.first_content_timeout or _first_content(settings.timeout),
-    )
-    headers = {"User-Agent": f"atdak/{__version__}"}
+    timeout = Timeout.coerce(settings.timeout)
+    if settings.first_content_timeout:
+        timeout = replace(timeout, first_content=settings.first_content_timeout)
     if uses_local_model(settings):
-        return AtdakClient(
-            api_key="",
-            base_url="http://local.invalid/v1",
+        key, base_url, http = "", "http://local.invalid/v1", _local_http_client(settings)
+    else:
+        key, base_url = _api_key(settings, api_key_flag, env), settings.base_url
+        remember(key)
+        check_key_transport(settings, has_key=bool(key))
+        http = _http_client(settings, terminal, debug=debug, key=key)
+    with http:
+        yield AtdakClient(
+            api_key=key,
+            base_url=base_url,
             timeout=timeout,
-            http_client=_local_http_client(settings),
-            default_headers=headers,
+            http_client=http,
+            default_headers={"User-Agent": f"atdak/{__version__}"},
         )
-    key = _api_key(settings, api_key_flag, env)
-    remember(key)
-    check_key_transport(settings, has_key=bool(key))
-    return AtdakClient(
-        api_key=key,
-        base_url=settings.base_url,
-        timeout=timeout,
-        http_client=_http_client(settings, terminal, debug=debug, key=key),
-        default_headers=headers,
-    )
 
 
 def uses_local_model(settings: Settings) -> bool:
@@ -65,10 +64,6 @@ def uses_local_model(settings: Settings) -> bool:
     if settings.model_path:
         return True
     return settings.model == LOCAL_MODEL and settings.base_url == DEFAULT_BASE_URL
-
-
-def _first_content(total: float | None) -> float:
-    return 120.0 if total is None else min(total, 120.0)
 
 
 def _api_key(settings: Settings, flag: str | None, env: Mapping[str, str]) -> str:
