@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 from atdak_cli.columns import format_columns
 from atdak_cli.errors import UsageError
-from atdak_cli.store import Conversation, HistoryStore
+from atdak_cli.history_rows import Conversation
+from atdak_cli.store import HistoryStore
 
 if TYPE_CHECKING:
     from atdak_cli.terminal import Terminal

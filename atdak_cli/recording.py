@@ -64,26 +64,28 @@ class HistoryRecorder:
         self._guarded(lambda store: self._save_answer(store, request, result))
 
     def _save_question(self, store: HistoryStore, request: TurnRequest, *, resend: bool) -> None:
-        if self.conversation_id is None:
-            self.conversation_id = store.start_conversation(
-                model=request.model, profile=self._profile, host=self._host
+        # One transaction: a conversation is never left without its question.
+        with store.batch():
+            conversation_id = self.conversation_id
+            if conversation_id is None:
+                conversation_id = store.start_conversation(
+                    model=request.model, profile=self._profile, host=self._host
+                )
+                unsaved = list(request.messages)
+            else:
+                # The earlier messages are stored already; so is the question of a resend.
+                unsaved = [] if resend else list(request.messages)[-1:]
+            for message in unsaved:
+                store.add_message(conversation_id, role=message["role"], content=message["content"])
+            answer_id = store.add_message(
+                conversation_id,
+                role="assistant",
+                content="",
+                status="incomplete",
+                model=request.model,
+                params=request.params,
             )
-            unsaved = list(request.messages)
-        else:
-            # The earlier messages are stored already; so is the question of a resend.
-            unsaved = [] if resend else list(request.messages)[-1:]
-        for message in unsaved:
-            store.add_message(
-                self.conversation_id, role=message["role"], content=message["content"]
-            )
-        self._answer_id = store.add_message(
-            self.conversation_id,
-            role="assistant",
-            content="",
-            status="incomplete",
-            model=request.model,
-            params=request.params,
-        )
+        self.conversation_id, self._answer_id = conversation_id, answer_id
 
     def _save_answer(self, store: HistoryStore, request: TurnRequest, result: TurnResult) -> None:
         if self._answer_id is None:

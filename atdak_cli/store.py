@@ -25,12 +25,14 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, suppress
-from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from atdak_cli.errors import AppError, ExitStatus, UsageError
+
+if TYPE_CHECKING:  # the row dataclasses are imported by the first read
+    from atdak_cli.history_rows import Conversation, ConversationSummary, SearchHit, UsageRow
 
 Status = Literal["complete", "interrupted", "incomplete", "error"]
 STATUSES: frozenset[str] = frozenset(get_args(Status))
@@ -59,87 +61,6 @@ class HistoryError(AppError):
 
 class ConversationNotFound(UsageError):
     """No conversation has the ID the user gave (exit 2: bad local input)."""
-
-
-@dataclass(frozen=True)
-class Message:
-    """One stored message, user or assistant, with how its request ended."""
-
-    id: int
-    conversation_id: int
-    position: int
-    role: str
-    content: str
-    status: Status
-    finish_reason: str | None
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    total_tokens: int | None
-    model: str | None
-    params: dict[str, Any]
-    error: str | None
-    created: datetime
-    updated: datetime
-    reasoning: str | None = None
-
-
-@dataclass(frozen=True)
-class ConversationSummary:
-    """A row of ``history list``."""
-
-    id: int
-    created: datetime
-    updated: datetime
-    model: str
-    title: str
-    profile: str | None
-    host: str | None
-    message_count: int
-
-
-@dataclass(frozen=True)
-class Conversation:
-    """A conversation with its messages in position order."""
-
-    id: int
-    created: datetime
-    updated: datetime
-    model: str
-    title: str
-    profile: str | None
-    host: str | None
-    messages: tuple[Message, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (datetimes as ISO 8601) for ``history export --format json``."""
-        data: dict[str, Any] = _jsonable(asdict(self))
-        return data
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """A message matching a search, with a snippet whose matches are wrapped in markers."""
-
-    message_id: int
-    conversation_id: int
-    position: int
-    role: str
-    title: str
-    model: str
-    created: datetime
-    snippet: str
-
-
-@dataclass(frozen=True)
-class UsageRow:
-    """Tokens spent on one local day with one model."""
-
-    day: str
-    model: str
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-    responses: int
 
 
 def default_history_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -311,16 +232,6 @@ def _check_status(status: str | None) -> None:
         raise ValueError(f"status must be one of {sorted(STATUSES)}, not {status!r}")
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 # --- connection plumbing ----------------------------------------------------------------------
 
 
@@ -341,6 +252,9 @@ def _translating(path: Path, action: str, timeout: float) -> Iterator[None]:
 
 @contextmanager
 def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    if conn.in_transaction:  # a part of a larger one (HistoryStore.batch)
+        yield
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
@@ -428,49 +342,13 @@ def _connect_readonly(path: Path, timeout: float) -> sqlite3.Connection:
     return conn
 
 
-# --- rows -> dataclasses ------------------------------------------------------------------
+# --- reading rows (made into dataclasses by atdak_cli.history_rows) ------------------------
 
 _MESSAGE_COLUMNS = (
     "id, conversation_id, position, role, content, status, finish_reason, prompt_tokens,"
     " completion_tokens, total_tokens, model, params, error, created_at, updated_at, reasoning"
 )
 _CONVERSATION_COLUMNS = "id, created_at, updated_at, model, title, profile, host"
-
-
-def _message(row: tuple[Any, ...]) -> Message:
-    id_, conversation_id, position, role, content, status, finish_reason = row[:7]
-    prompt_tokens, completion_tokens, total_tokens, model, params, error = row[7:13]
-    return Message(
-        id=id_,
-        conversation_id=conversation_id,
-        position=position,
-        role=role,
-        content=content,
-        status=status,
-        finish_reason=finish_reason,
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        total_tokens=total_tokens,
-        model=model,
-        params=json.loads(params),
-        error=error,
-        created=datetime.fromisoformat(row[13]),
-        updated=datetime.fromisoformat(row[14]),
-        reasoning=row[15],
-    )
-
-
-def _conversation_fields(row: tuple[Any, ...]) -> dict[str, Any]:
-    id_, created, updated, model, title, profile, host = row
-    return {
-        "id": id_,
-        "created": datetime.fromisoformat(created),
-        "updated": datetime.fromisoformat(updated),
-        "model": model,
-        "title": title,
-        "profile": profile,
-        "host": host,
-    }
 
 
 class HistoryStore:
@@ -525,6 +403,10 @@ class HistoryStore:
     def _saving(self) -> Iterator[None]:
         with _translating(self.path, "save history to", self._timeout), _transaction(self._conn):
             yield
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Group writes into one transaction: all of them are saved, or none; one commit."""
+        return self._saving()
 
     def _reading(self) -> AbstractContextManager[None]:
         return _translating(self.path, "read", self._timeout)
@@ -666,10 +548,9 @@ class HistoryStore:
                 " ORDER BY updated_at DESC, id DESC LIMIT ?",
                 (-1 if limit is None else limit,),
             ).fetchall()
-        return [
-            ConversationSummary(**_conversation_fields(row[:-1]), message_count=row[-1])
-            for row in rows
-        ]
+        from atdak_cli.history_rows import summary  # the row types: readers only
+
+        return [summary(row) for row in rows]
 
     def get_conversation(self, conversation_id: int) -> Conversation:
         """The conversation with its messages; :class:`ConversationNotFound` if none."""
@@ -685,8 +566,9 @@ class HistoryStore:
                 " ORDER BY position",
                 (conversation_id,),
             ).fetchall()
-        messages = tuple(_message(row) for row in rows)
-        return Conversation(**_conversation_fields(head), messages=messages)
+        from atdak_cli.history_rows import conversation
+
+        return conversation(head, rows)
 
     def iter_conversations(self) -> Iterator[Conversation]:
         """Every conversation, oldest first (``history export`` without an ID)."""
@@ -717,7 +599,9 @@ class HistoryStore:
                 " JOIN conversations c ON c.id = m.conversation_id ORDER BY m.id DESC",
                 (start, end, match, limit),
             ).fetchall()
-        return [_hit(row) for row in rows]
+        from atdak_cli.history_rows import search_hit
+
+        return [search_hit(row) for row in rows]
 
     def usage_by_day_and_model(self) -> list[UsageRow]:
         """Tokens reported by the API, summed per local day and model, oldest first."""
@@ -731,21 +615,9 @@ class HistoryStore:
                 " WHERE coalesce(prompt_tokens, completion_tokens, total_tokens) IS NOT NULL"
                 " GROUP BY day, mdl ORDER BY day, mdl"
             ).fetchall()
+        from atdak_cli.history_rows import UsageRow
+
         return [UsageRow(*row) for row in rows]
-
-
-def _hit(row: tuple[Any, ...]) -> SearchHit:
-    message_id, conversation_id, position, role, title, model, created, snippet = row
-    return SearchHit(
-        message_id=message_id,
-        conversation_id=conversation_id,
-        position=position,
-        role=role,
-        title=title,
-        model=model,
-        created=datetime.fromisoformat(created),
-        snippet=snippet.replace(ZWSP, ""),
-    )
 
 
 def _rowid(cursor: sqlite3.Cursor) -> int:

@@ -9,6 +9,7 @@ real process imported.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -71,6 +72,21 @@ def test_complete_into_a_pipe_imports_neither_rich_nor_prompt_toolkit(
     assert "httpx" in modules  # it did send the request
     for package in HEAVY_FOR_COMPLETE:
         assert loaded(modules, package) == [], f"atdak complete | ... imported {package}"
+
+
+def test_complete_saves_its_exchange_without_the_history_row_types(
+    api: FakeAPIServer, key_env: str
+) -> None:
+    # The row dataclasses cost ~4 ms to create; writing an exchange needs none of them.
+    proc, modules = imported_modules("complete", "--base-url", api.base_url, "hi")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "atdak_cli.store" in modules
+    assert loaded(modules, "atdak_cli.history_rows") == []
+    history = subprocess.run(
+        [sys.executable, "-m", "atdak_cli", "history", "show", "--json"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    assert [m["content"] for m in json.loads(history.stdout)["messages"]] == ["hi", "echo: hi"]
 
 
 # ---------------------------------------------------------------- rules 1-3, with ast

@@ -63,6 +63,18 @@ def sqlite_value(path: Path, sql: str) -> object:
 # --- round trip -----------------------------------------------------------------------------
 
 
+def test_a_batch_is_saved_whole_or_not_at_all(store: HistoryStore, db: Path) -> None:
+    with store.batch():
+        saved = exchange(store, "kept", "yes")
+    with pytest.raises(RuntimeError), store.batch():
+        exchange(store, "dropped", "no")
+        raise RuntimeError("the process dies before the batch ends")
+
+    assert [c.id for c in store.list_conversations()] == [saved]
+    assert sqlite_value(db, "SELECT count(*) FROM messages") == 2
+    assert [hit.conversation_id for hit in store.search("dropped")] == []
+
+
 def test_round_trip_keeps_every_field(store: HistoryStore) -> None:
     cid = store.start_conversation(model="gpt-x", profile="work", host="api.example.com")
     store.add_message(cid, role="system", content="Be brief.")
