@@ -18,6 +18,7 @@ if "httpx" not in sys.modules:
 
 if TYPE_CHECKING:
     from atdak_cli.client._client import DEFAULT_BASE_URL, AtdakClient, mask_key
+    from atdak_cli.client._completion import ChatCompletion, ChatCompletionMessage, Choice
     from atdak_cli.client._errors import (
         APIConnectionError,
         APIError,
@@ -38,19 +39,15 @@ if TYPE_CHECKING:
         StreamError,
         UnprocessableEntityError,
     )
+    from atdak_cli.client._models import Model, ModelList
     from atdak_cli.client._retry import RetryPolicy
     from atdak_cli.client._streaming import Stream
     from atdak_cli.client._timeouts import Timeout
     from atdak_cli.client._types import (
-        ChatCompletion,
         ChatCompletionChunk,
-        ChatCompletionMessage,
-        Choice,
         ChoiceDelta,
         ChunkChoice,
         CompletionUsage,
-        Model,
-        ModelList,
     )
 
 
@@ -99,10 +96,10 @@ _HOMES = {
     "AtdakError": "atdak_cli.client._errors",
     "AuthenticationError": "atdak_cli.client._errors",
     "BadRequestError": "atdak_cli.client._errors",
-    "ChatCompletion": "atdak_cli.client._types",
+    "ChatCompletion": "atdak_cli.client._completion",
     "ChatCompletionChunk": "atdak_cli.client._types",
-    "ChatCompletionMessage": "atdak_cli.client._types",
-    "Choice": "atdak_cli.client._types",
+    "ChatCompletionMessage": "atdak_cli.client._completion",
+    "Choice": "atdak_cli.client._completion",
     "ChoiceDelta": "atdak_cli.client._types",
     "ChunkChoice": "atdak_cli.client._types",
     "CompletionUsage": "atdak_cli.client._types",
@@ -110,8 +107,8 @@ _HOMES = {
     "DEFAULT_BASE_URL": "atdak_cli.client._client",
     "IncompleteStreamError": "atdak_cli.client._errors",
     "InternalServerError": "atdak_cli.client._errors",
-    "Model": "atdak_cli.client._types",
-    "ModelList": "atdak_cli.client._types",
+    "Model": "atdak_cli.client._models",
+    "ModelList": "atdak_cli.client._models",
     "NotFoundError": "atdak_cli.client._errors",
     "PermissionDeniedError": "atdak_cli.client._errors",
     "RateLimitError": "atdak_cli.client._errors",

@@ -10,12 +10,13 @@ import httpx
 from atdak_cli.client._errors import StreamError
 from atdak_cli.client._streaming import Stream
 from atdak_cli.client._timeouts import Deadline, Watchdog
-from atdak_cli.client._types import ChatCompletion, ModelList
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from atdak_cli.client._client import AtdakClient
+    from atdak_cli.client._completion import ChatCompletion
+    from atdak_cli.client._models import ModelList
 
 
 class Completions:
@@ -111,6 +112,8 @@ class Completions:
 
 def _read_completion(stream: Stream) -> ChatCompletion:
     """A non-streamed answer; a server that streams anyway is assembled transparently."""
+    from atdak_cli.client._completion import ChatCompletion  # not needed by streamed answers
+
     with stream:
         for _ in stream:
             pass
@@ -133,6 +136,8 @@ class Models:
         self._client = client
 
     def list(self) -> ModelList:
+        from atdak_cli.client._models import ModelList
+
         client = self._client
         deadline = Deadline(client.timeout.total)
         response = client.send("GET", "/models", body=None, deadline=deadline, stream=False)

@@ -16,10 +16,12 @@ from atdak_cli.client._errors import (
 )
 from atdak_cli.client._sse import ServerSentEvent, SSEDecoder
 from atdak_cli.client._timeouts import Deadline, Timeout, Watchdog
-from atdak_cli.client._types import ChatCompletion, ChatCompletionChunk, CompletionUsage
+from atdak_cli.client._types import ChatCompletionChunk, CompletionUsage
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from atdak_cli.client._completion import ChatCompletion
 
 # A JSON body longer than this is not an answer we can use (and must not exhaust memory).
 MAX_JSON_BODY = 64 * 1024 * 1024
@@ -107,6 +109,8 @@ class Stream:
         }
         if self.usage is not None:
             data["usage"] = self.usage.to_dict()
+        from atdak_cli.client._completion import ChatCompletion  # only --json and non-streamed
+
         return ChatCompletion.from_dict(data)
 
     def _chunks(self) -> Generator[ChatCompletionChunk, None, None]:
@@ -179,6 +183,8 @@ class Stream:
         if not isinstance(data, dict):
             raise StreamError("the answer is not a JSON object", request=self.response.request)
         self.json_body = data
+        from atdak_cli.client._completion import ChatCompletion
+
         completion = ChatCompletion.from_dict(data)
         yield self._record(_chunk_from_completion(completion, data))
 
