@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -34,11 +34,16 @@ class TurnResult:
     reasoning: str = ""
     finish_reason: str | None = None
     usage: CompletionUsage | None = None
-    completion: ChatCompletion | None = None
+    # The answer as a chat.completion object (--json), built only when asked for.
+    assemble: Callable[[], ChatCompletion] | None = field(default=None, repr=False)
     status: Status = "complete"
     error: str | None = None
     # Content chunks received: the completion's token count when the server sends none.
     chunks: int = 0
+
+    @property
+    def completion(self) -> ChatCompletion | None:
+        return None if self.assemble is None else self.assemble()
 
 
 class TurnRecorder(Protocol):
@@ -109,7 +114,7 @@ def _stream_answer(
         finally:
             result.text, result.reasoning = stream.text, stream.reasoning
             result.finish_reason, result.usage = stream.finish_reason, stream.usage
-    result.completion = stream.to_completion()
+    result.assemble = stream.to_completion
 
 
 def _show(renderer: Renderer, reasoning: str, content: str) -> None:
@@ -134,7 +139,7 @@ def _whole_answer(
         result.text = choice.message.content or ""
         result.reasoning = choice.message.reasoning_content or ""
         result.finish_reason = choice.finish_reason
-    result.usage, result.completion = completion.usage, completion
+    result.usage, result.assemble = completion.usage, lambda: completion
     if renderer is not None:
         _show(renderer, result.reasoning, result.text)
 
