@@ -14,6 +14,19 @@ rendered as Markdown in a 80x24 pseudo-terminal, and one 4 MB delta; ``atdak cha
 prompt is ready in a pseudo-terminal (then Ctrl-D). Also the delay from the moment the server
 sends the first content byte to the moment it comes out of ``atdak complete``'s stdout pipe.
 
+The peer: simonw's ``llm`` CLI, measured in the same rounds: ``llm --version`` and
+``llm -m bench hi`` for 10 and (``-o max_tokens 20000``) 20 000 tokens into a pipe, against
+which ``atdak complete`` is held (goal: at most 0.3x llm's wall time for 10 tokens). The llm
+run is ``--llm PATH`` if given, else ``llm`` on PATH, else the one in a virtualenv made on first
+use at ``$XDG_CACHE_HOME/atdak-bench/peers`` (default ``~/.cache/atdak-bench/peers``) with
+``python -m venv`` and ``pip install llm`` (~20 s, once). It talks to the bench server with no
+key, through a temporary ``LLM_USER_PATH`` holding an ``extra-openai-models.yaml`` (the user's
+llm configuration and their ``LLM_*`` and ``OPENAI_*`` variables are left out), and logs each
+exchange to its own database there, as it does by default: both clients save history. One
+check run first makes sure llm prints the server's answer. When llm cannot be had (offline)
+or with ``--no-peers``, its cases are skipped and the goals say why, with the figure the
+issue's author published for llm (554 ms) as a note.
+
 atdak runs as the console script next to this interpreter (as a user runs it), with its config
 and history in a temporary directory: history is saved, as by default. PYTHONDONTWRITEBYTECODE
 and PYTHONUNBUFFERED are removed from the children's environment (a user has neither).
@@ -22,6 +35,7 @@ Exits 1 if a goal is missed (the table of goals is printed last).
 ``--atdak "CMD"`` measures another build, e.g. a scratch copy:
 ``PYTHONPATH=/tmp/copy python benchmarks/speed.py --atdak "python -m atdak_cli"``.
 ``--only TEXT`` runs the cases whose name contains TEXT, without the goals.
+``--llm PATH`` measures that llm; ``--no-peers`` measures none.
 """
 
 from __future__ import annotations
@@ -50,11 +64,14 @@ import pyte
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_server import BIG_DELTA, BenchServer  # noqa: E402
+import peers  # noqa: E402
+from bench_server import BIG_DELTA, DOCUMENT, BenchServer  # noqa: E402
 
 LONG = 20_000
 SHORT = 10
-LLM_PUBLISHED_MS = 554.0  # llm, 10-token stream, measured by the issue's author (not installed)
+LLM_PUBLISHED_MS = 554.0  # llm, 10-token stream, measured by the issue's author
+LLM_VERSION, LLM_SHORT, LLM_LONG = "llm --version", "llm, 10 tokens", "llm, 20k tokens"
+LLM_ANSWER = " ".join(DOCUMENT.split()[:4])  # what llm prints first if it talked to the server
 MB = 1024 * 1024
 CHILD_TIMEOUT = 60.0
 # Not what a user has: sandboxes often set these, and they change what is measured (no .pyc
@@ -75,6 +92,7 @@ class Case:
     argv: list[str]
     mode: str = "pipe"  # pipe | pty | chat
     warm_up: bool = True  # run in the unmeasured first round too
+    env: dict[str, str] | None = None  # None: the children's common environment
     samples: list[Sample] = field(default_factory=list)
 
     def median(self, attr: str) -> float:
@@ -271,6 +289,33 @@ def build_cases(base_url: str, atdak: list[str]) -> list[Case]:
     return cases
 
 
+def llm_cases(llm: str, env: dict[str, str]) -> list[Case]:
+    """The llm peer's cases, as the equivalent atdak ones (``env`` = llm's own)."""
+    ask = [llm, "-m", "bench", "hi"]
+    return [
+        Case(LLM_VERSION, [llm, "--version"], env=env),
+        Case(LLM_SHORT, ask, env=env),
+        Case(LLM_LONG, [*ask, "-o", "max_tokens", str(LONG)], warm_up=False, env=env),
+    ]
+
+
+def llm_peer(
+    args: argparse.Namespace, base_url: str, env: dict[str, str], home: Path
+) -> tuple[list[Case], str]:
+    """The llm cases and a line saying which llm they run, or no cases and why."""
+    if args.no_peers:
+        return [], "llm not measured: --no-peers"
+    if args.only and not any(args.only in name for name in (LLM_VERSION, LLM_SHORT, LLM_LONG)):
+        return [], "llm not measured: --only"
+    found = peers.find_llm(args.llm)
+    if found.path is None:
+        return [], f"llm not measured: {found.how}"
+    llm_env = peers.llm_env(env, home, base_url)
+    peers.check_llm(found.path, llm_env, LLM_ANSWER)
+    version = peers.llm_version(found.path, llm_env)
+    return llm_cases(found.path, llm_env), f"llm = {found.path} ({version}; {found.how})"
+
+
 def atdak_command() -> list[str]:
     script = Path(sys.executable).parent / "atdak"
     return [str(script)] if script.exists() else [sys.executable, "-m", "atdak_cli"]
@@ -295,6 +340,7 @@ def child_env(base_url: str, home: Path) -> dict[str, str]:
 
 
 def run_case(case: Case, env: dict[str, str]) -> Sample:
+    env = case.env or env
     if case.mode == "pty":
         return run_pty(case.argv, env)
     if case.mode == "chat":
@@ -319,17 +365,40 @@ def first_byte_delay(server: BenchServer, atdak: list[str], env: dict[str, str])
 @dataclass
 class Goal:
     text: str
-    value: float
-    limit: float
+    value: float | None  # None: not measured (then a note)
+    limit: float | None  # None: a note with no limit
     unit: str = "x"
     note_only: bool = False
+    detail: str = ""  # printed under the row
 
     @property
     def met(self) -> bool:
-        return self.value <= self.limit
+        return self.value is not None and self.limit is not None and self.value <= self.limit
 
 
-def goals(by_name: dict[str, Case], delays: list[float]) -> list[Goal]:
+def llm_goals(by_name: dict[str, Case], why: str) -> list[Goal]:
+    """atdak against llm measured in this run, or notes saying why not and the published figure."""
+
+    def wall(name: str) -> float:
+        return by_name[name].median("wall")
+
+    short = wall("atdak complete, 10 tokens, pipe")
+    if LLM_SHORT not in by_name:
+        return [
+            Goal("complete 10 tokens / llm 10 tokens", None, 0.3, note_only=True, detail=why),
+            Goal(f"complete 10 tokens / llm published {LLM_PUBLISHED_MS:.0f} ms (note)",
+                 short * 1000 / LLM_PUBLISHED_MS, 0.3, note_only=True),
+        ]  # fmt: skip
+    long_ = wall("atdak complete, 20k tokens, pipe") / wall(LLM_LONG)
+    version = wall("atdak --version") / wall(LLM_VERSION)
+    return [
+        Goal("complete 10 tokens / llm 10 tokens", short / wall(LLM_SHORT), 0.3),
+        Goal("complete 20k tokens / llm 20k tokens", long_, None, note_only=True),
+        Goal("atdak --version / llm --version", version, None, note_only=True),
+    ]
+
+
+def goals(by_name: dict[str, Case], delays: list[float], llm_why: str) -> list[Goal]:
     def wall(name: str) -> float:
         return by_name[name].median("wall")
 
@@ -344,8 +413,7 @@ def goals(by_name: dict[str, Case], delays: list[float]) -> list[Goal]:
              1.5),
         Goal("complete 10 tokens / min httpx client", wall(short) / wall(
             "min httpx client, 10 tokens"), 1.5),
-        Goal(f"complete 10 tokens / llm published {LLM_PUBLISHED_MS:.0f} ms (note)",
-             wall(short) * 1000 / LLM_PUBLISHED_MS, 0.3, note_only=True),
+        *llm_goals(by_name, llm_why),
         Goal("complete 20k tokens / min httpx client", wall(long_) / wall(
             "min httpx client, 20k tokens"), 1.5),
         Goal("complete 20k tokens: pty (markdown) / pipe", wall(
@@ -380,11 +448,16 @@ def print_goals(results: list[Goal]) -> bool:
         verdict = "note" if goal.note_only else ("ok" if goal.met else "MISSED")
         if not goal.note_only and not goal.met:
             ok = False
-        print(
-            f"{goal.text:<62} {goal.value:8.2f}{goal.unit.strip() or 'x':<1}"
-            f" {goal.limit:7.2f}{goal.unit.strip() or 'x':<1}  {verdict}"
-        )
+        unit = goal.unit.strip() or "x"
+        print(f"{goal.text:<62} {_number(goal.value, 8, unit)} {_number(goal.limit, 7, unit)}"
+              f"  {verdict}")  # fmt: skip
+        if goal.detail:
+            print(f"    {goal.detail}")
     return ok
+
+
+def _number(value: float | None, width: int, unit: str) -> str:
+    return f"{'-':>{width}} " if value is None else f"{value:{width}.2f}{unit:<1}"
 
 
 def main() -> int:
@@ -395,6 +468,10 @@ def main() -> int:
     parser.add_argument(
         "--atdak", help="the command that runs atdak (default: the console script beside python)"
     )
+    parser.add_argument(
+        "--llm", help="the llm CLI to measure (default: llm on PATH, else a cached virtualenv)"
+    )
+    parser.add_argument("--no-peers", action="store_true", help="do not measure llm")
     args = parser.parse_args()
     rounds = args.runs or (2 if args.quick else 7)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
@@ -402,6 +479,8 @@ def main() -> int:
         env = child_env(server.base_url, Path(tmp))
         atdak = args.atdak.split() if args.atdak else atdak_command()
         cases = build_cases(server.base_url, atdak)
+        more, llm_line = llm_peer(args, server.base_url, env, Path(tmp) / "llm")
+        cases += more
         if args.only:
             cases = [c for c in cases if args.only in c.name]
         delays: list[float] = []
@@ -416,11 +495,11 @@ def main() -> int:
                 delays.append(first_byte_delay(server, atdak, env))
             print(f"round {round_}/{rounds} done", file=sys.stderr, flush=True)
         print(f"{rounds} rounds, interleaved; medians. Python {sys.version.split()[0]}, "
-              f"{os.cpu_count()} CPUs, atdak = {' '.join(atdak)}\n")  # fmt: skip
+              f"{os.cpu_count()} CPUs, atdak = {' '.join(atdak)}\n{llm_line}\n")  # fmt: skip
         print_table(cases, delays)
         if args.only:
             return 0
-        return 0 if print_goals(goals({c.name: c for c in cases}, delays)) else 1
+        return 0 if print_goals(goals({c.name: c for c in cases}, delays, llm_line)) else 1
 
 
 if __name__ == "__main__":
