@@ -14,8 +14,11 @@ from atdak_cli.client._redact import strip_userinfo
 from atdak_cli.config import DEFAULT_BASE_URL, Settings, check_key_transport, is_loopback
 from atdak_cli.errors import MissingKeyError, UsageError
 from atdak_cli.secrets import find_key, remember
+from atdak_cli.tls import PendingContext, needs_tls
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
     from atdak_cli.client import AtdakClient
@@ -35,19 +38,22 @@ def open_client(
 ) -> Iterator[AtdakClient]:
     """A client for the settings' endpoint (or the embedded local model); its connection
     pool is closed on exit (a client given an ``http_client`` leaves that to its maker)."""
+    env = os.environ if environ is None else environ
+    local = uses_local_model(settings)
+    # Started before the imports below, which it overlaps (see atdak_cli.tls).
+    tls = PendingContext(env) if not local and needs_tls(settings.base_url, env) else None
     from atdak_cli.client import AtdakClient, Timeout
 
-    env = os.environ if environ is None else environ
     timeout = Timeout.coerce(settings.timeout)
     if settings.first_content_timeout:
         timeout = replace(timeout, first_content=settings.first_content_timeout)
-    if uses_local_model(settings):
+    if local:
         key, base_url, http = "", "http://local.invalid/v1", _local_http_client(settings)
     else:
         key, base_url = _api_key(settings, api_key_flag, env), settings.base_url
         remember(key)
         check_key_transport(settings, has_key=bool(key))
-        http = _http_client(settings, terminal, debug=debug, key=key)
+        http = _http_client(terminal, tls, debug=debug, key=key)
     with http:
         yield AtdakClient(
             api_key=key,
@@ -89,17 +95,16 @@ def _missing_key_hint() -> str:
 
 
 def _http_client(
-    settings: Settings, terminal: Terminal | None, *, debug: bool, key: str
+    terminal: Terminal | None, tls: PendingContext | None, *, debug: bool, key: str
 ) -> httpx.Client:
     import httpx
 
     hooks = _debug_hooks(terminal, key) if debug and terminal is not None else {}
-    # Building an SSL context costs ~17 ms; a plain-http endpoint never needs one.
-    verify = not settings.base_url.startswith("http://")
     try:
         return httpx.Client(
             follow_redirects=False,
-            verify=verify,
+            # No TLS without a context: plain http, no proxy, and redirects are refused.
+            verify=False if tls is None else _tls_context(tls),
             event_hooks=hooks,
             # A batch keeps up to --concurrency (max 64) connections alive, not httpx's 20.
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=64),
@@ -108,6 +113,16 @@ def _http_client(
         raise UsageError(
             f"a proxy variable is malformed ({strip_userinfo(str(exc))})",
             hint="check HTTPS_PROXY, HTTP_PROXY and ALL_PROXY",
+        ) from None
+
+
+def _tls_context(tls: PendingContext) -> ssl.SSLContext:
+    try:
+        return tls.result()
+    except (OSError, ValueError) as exc:  # e.g. SSL_CERT_FILE names no readable bundle
+        raise UsageError(
+            f"cannot load the TLS certificates ({' '.join(str(exc).split())})",
+            hint="check SSL_CERT_FILE and SSL_CERT_DIR",
         ) from None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from api_server import FakeAPIServer, serve_api
+from tls_server import make_certificate, serve_https
 
 # A unique fake key: the secrets canary searches every output and file for it.
 CANARY_KEY = "sk-canary-7f3a9c1e5b2d4680aa11bb22cc33dd44"
@@ -38,6 +40,21 @@ def api() -> Iterator[FakeAPIServer]:
     with serve_api() as server:
         yield server
         assert server.errors == []
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    return make_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def https_url(certificate: tuple[Path, Path]) -> Iterator[str]:
+    """The base URL of a loopback https server using ``certificate``."""
+    with serve_https(*certificate) as url:
+        yield url
 
 
 @pytest.fixture
