@@ -318,7 +318,7 @@ def chat(
 
     Ctrl-D or /exit leaves; /help lists the slash commands."""
     from atdak_cli.repl import ChatOptions, run_chat
-    from atdak_cli.session import open_client
+    from atdak_cli.session import check_client, open_client
 
     settings = _settings(locals())
     terminal = _terminal(settings.color)
@@ -327,6 +327,7 @@ def chat(
     def connect(current: Any) -> Any:
         return open_client(current, api_key_flag=api_key, terminal=terminal, debug=debug)
 
+    check_client(settings, api_key_flag=api_key)  # before the prompt; the client comes later
     raise typer.Exit(run_chat(settings, terminal, connect, options))
 
 

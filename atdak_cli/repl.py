@@ -6,12 +6,13 @@ asyncio); with stdin from a file or a pipe every line is a turn and answers are 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from atdak_cli import catalog, paths
 from atdak_cli.conversation import Conversation
@@ -45,15 +46,16 @@ class ChatOptions:
 def run_chat(
     settings: Settings,
     terminal: Terminal,
-    connect: Callable[[Settings], AtdakClient],
+    connect: Callable[[Settings], contextlib.AbstractContextManager[AtdakClient]],
     options: ChatOptions,
 ) -> int:
     """Run the session; returns the exit status (0 after Ctrl-D or /exit)."""
     state = initial_state(settings, terminal, options)
-    with connect(settings) as client:
+    with _LazyClient(connect, settings) as lazy:
+        client = cast("AtdakClient", lazy)
         try:
             if terminal.stdin_isatty and terminal.stdout_isatty:
-                return _interactive(state, client)
+                return _interactive(state, client, lazy)
             return _scripted(state, client)
         finally:
             state.close()
@@ -81,7 +83,7 @@ def initial_state(settings: Settings, terminal: Terminal, options: ChatOptions) 
 # -- the two loops
 
 
-def _interactive(state: ChatState, client: AtdakClient) -> int:
+def _interactive(state: ChatState, client: AtdakClient, lazy: _LazyClient) -> int:
     from atdak_cli.render import choose_mode
 
     # A person is at the keyboard: Ctrl-C must stop an answer even when atdak was started
@@ -90,7 +92,7 @@ def _interactive(state: ChatState, client: AtdakClient) -> int:
     session = make_session(state)
     mode = choose_mode(state.terminal, _render(state))
     renderer = _LazyRenderer(state.terminal, mode)
-    _warm_up_after_first_draw(session, renderer)
+    _warm_up_after_first_draw(session, renderer.get, lazy.get)
     state.say(_welcome(state))
     while True:
         try:
@@ -292,14 +294,52 @@ class _LazyRenderer:
         self.get().abort()
 
 
-def _warm_up_after_first_draw(session: PromptSession[str], renderer: _LazyRenderer) -> None:
-    """Build the renderer in the background once the prompt is on the screen."""
+def _warm_up_after_first_draw(session: PromptSession[str], *builds: Callable[[], object]) -> None:
+    """Build what the first answer needs in the background, once the prompt is on the screen
+    (a failure is left for the first answer to meet again, and report)."""
+
+    def build_all() -> None:
+        for build in builds:
+            with contextlib.suppress(Exception):
+                build()
 
     def warm_up(_: object) -> None:
         session.app.after_render -= warm_up
-        threading.Thread(target=renderer.get, name="atdak-warm-up", daemon=True).start()
+        threading.Thread(target=build_all, name="atdak-warm-up", daemon=True).start()
 
     session.app.after_render += warm_up
+
+
+class _LazyClient:
+    """The API client, made on first use: httpx costs ~50 ms that the prompt need not wait
+    for. What would stop it (no key) was raised before the prompt, by
+    ``session.check_client``. Attributes are the client's."""
+
+    def __init__(
+        self,
+        connect: Callable[[Settings], contextlib.AbstractContextManager[AtdakClient]],
+        settings: Settings,
+    ) -> None:
+        self._connect, self._settings = connect, settings
+        self._client: AtdakClient | None = None
+        self._stack = contextlib.ExitStack()
+        self._lock = threading.Lock()
+
+    def get(self) -> AtdakClient:
+        with self._lock:
+            if self._client is None:
+                self._client = self._stack.enter_context(self._connect(self._settings))
+            return self._client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+    def __enter__(self) -> _LazyClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self._stack.close()
 
 
 class _Capture:

@@ -40,6 +40,7 @@ def open_client(
     pool is closed on exit (a client given an ``http_client`` leaves that to its maker)."""
     env = os.environ if environ is None else environ
     local = uses_local_model(settings)
+    key = check_client(settings, api_key_flag=api_key_flag, environ=env)
     # Started before the imports below, which it overlaps (see atdak_cli.tls).
     tls = PendingContext(env) if not local and needs_tls(settings.base_url, env) else None
     from atdak_cli.client import AtdakClient, Timeout
@@ -48,12 +49,9 @@ def open_client(
     if settings.first_content_timeout:
         timeout = replace(timeout, first_content=settings.first_content_timeout)
     if local:
-        key, base_url, http = "", "http://local.invalid/v1", _local_http_client(settings)
+        base_url, http = "http://local.invalid/v1", _local_http_client(settings)
     else:
-        key, base_url = _api_key(settings, api_key_flag, env), settings.base_url
-        remember(key)
-        check_key_transport(settings, has_key=bool(key))
-        http = _http_client(terminal, tls, debug=debug, key=key)
+        base_url, http = settings.base_url, _http_client(terminal, tls, debug=debug, key=key)
     with http:
         yield AtdakClient(
             api_key=key,
@@ -62,6 +60,24 @@ def open_client(
             http_client=http,
             default_headers={"User-Agent": f"atdak/{__version__}"},
         )
+
+
+def check_client(
+    settings: Settings,
+    *,
+    api_key_flag: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """Raise what :func:`open_client` would for these settings (no key, a key over plain
+    http, no local model), without its imports; returns the API key ("" for none)."""
+    env = os.environ if environ is None else environ
+    if uses_local_model(settings):
+        _local_model_path(settings)
+        return ""
+    key = _api_key(settings, api_key_flag, env)
+    remember(key)
+    check_key_transport(settings, has_key=bool(key))
+    return key
 
 
 def uses_local_model(settings: Settings) -> bool:
@@ -126,13 +142,19 @@ def _tls_context(tls: PendingContext) -> ssl.SSLContext:
         ) from None
 
 
-def _local_http_client(settings: Settings) -> httpx.Client:
+def _local_model_path(settings: Settings) -> Path | None:
+    """The ``--model-path`` given (None: the embedded model); raises if it is not there."""
     from atdak_cli.local.model import INSTALL_HINT, is_available
 
     path = Path(settings.model_path).expanduser() if settings.model_path else None
     if not is_available(path):
         what = f"no model file at {path}" if path else "the embedded local model is not installed"
         raise UsageError(what, hint=" ".join(INSTALL_HINT.split()))
+    return path
+
+
+def _local_http_client(settings: Settings) -> httpx.Client:
+    path = _local_model_path(settings)
     import httpx
 
     from atdak_cli.local.transport import LocalTransport

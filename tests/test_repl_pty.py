@@ -534,3 +534,17 @@ def test_role_command_sets_system_prompt_and_options(
     assert body["messages"][0] == {"role": "system", "content": "Write haiku only."}
     assert (body["model"], body["temperature"]) == ("atdak-gpt-4-mini", 1.5)
     assert chat.finish() == 0
+
+
+def test_a_missing_key_is_reported_before_the_prompt(api: FakeAPIServer) -> None:
+    # The client is built in the background once the prompt is drawn; what would stop it
+    # must not wait for a question to be typed.
+    chat = Chat(api, "--base-url", "https://api.example.invalid/v1")
+    try:
+        assert chat.exit_status() == 3
+    finally:
+        if chat.child.isalive():
+            chat.child.terminate(force=True)
+    assert ">" not in chat.text.split()
+    assert "atdak: error: no API key is configured" in chat.text
+    assert api.requests == []
