@@ -58,4 +58,7 @@ def needs_tls(base_url: str, environ: Mapping[str, str]) -> bool:
     may be an https one); a plain-http endpoint reached directly never does."""
     if not base_url.startswith("http://"):
         return True
-    return any(name.lower().endswith("_proxy") and value for name, value in environ.items())
+    return any(
+        name.lower().endswith("_proxy") and name.lower() != "no_proxy" and value
+        for name, value in environ.items()
+    )

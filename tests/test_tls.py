@@ -84,6 +84,7 @@ def test_the_pending_context_verifies() -> None:
         ("http://127.0.0.1:8080/v1", {}, False),
         ("http://127.0.0.1:8080/v1", {"ALL_PROXY": "https://proxy:443"}, True),
         ("http://127.0.0.1:8080/v1", {"https_proxy": ""}, False),
+        ("http://127.0.0.1:8080/v1", {"NO_PROXY": "*", "no_proxy": "localhost"}, False),
     ],
 )
 def test_needs_tls(url: str, environ: dict[str, str], expected: bool) -> None:
