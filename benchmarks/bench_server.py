@@ -13,8 +13,13 @@ benchmark measures is the client. The answer is chosen by the request body:
   (``time.monotonic()``), another pause, then the rest. A benchmark in the same process
   compares that moment with the one the byte reaches the client's stdout.
 
-Run alone: ``python benchmarks/bench_server.py [--port 8765]`` and point a client at
-``http://127.0.0.1:8765/v1``.
+``BenchServer(tls=(cert, key))`` serves https instead (``server.base_url`` says so): the
+listening socket is wrapped with an ``ssl.SSLContext(PROTOCOL_TLS_SERVER)`` holding that PEM
+certificate and key; each connection's handshake is done in its own thread, and its answer
+ends with a TLS close_notify (as a real server's does) before the connection is closed.
+
+Run alone: ``python benchmarks/bench_server.py [--port 8765] [--tls CERT KEY]`` and point a
+client at ``http://127.0.0.1:8765/v1`` (``https://`` with ``--tls``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import functools
 import itertools
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -34,6 +40,7 @@ CREATED = 1701234567
 BIG_DELTA = 4 * 1024 * 1024
 LATENCY_PAUSE = 0.25  # seconds: long enough for any client to be waiting in its read loop
 LATENCY_MARK = "FIRST"
+CHILD_WAIT = 30.0  # seconds: the longest a TLS connection waits for its client
 _HEAD = (
     b"HTTP/1.1 200 OK\r\n"
     b"Content-Type: text/event-stream; charset=utf-8\r\n"
@@ -136,12 +143,24 @@ def big_answer() -> bytes:
 
 
 class BenchServer:
-    """``with BenchServer() as server:`` serves on ``server.base_url`` until the block ends."""
+    """``with BenchServer() as server:`` serves on ``server.base_url`` until the block ends.
 
-    def __init__(self, port: int = 0) -> None:
+    ``tls=(cert, key)`` (PEM files) serves https.
+    """
+
+    def __init__(self, port: int = 0, tls: tuple[str, str] | None = None) -> None:
         self._sock = socket.create_server(("127.0.0.1", port), backlog=64)
+        self.tls = tls is not None
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            # The handshake is done in the connection's thread, not in accept().
+            self._sock = context.wrap_socket(
+                self._sock, server_side=True, do_handshake_on_connect=False
+            )
         self.port = self._sock.getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        scheme = "https" if self.tls else "http"
+        self.base_url = f"{scheme}://127.0.0.1:{self.port}/v1"
         self.first_content_sent: float | None = None
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
 
@@ -176,9 +195,17 @@ class BenchServer:
         with conn:
             try:
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if isinstance(conn, ssl.SSLSocket):
+                    conn.settimeout(CHILD_WAIT)
+                    conn.do_handshake()
                 target, body = _read_request(conn)
                 self._reply(conn, target, body)
-                conn.shutdown(socket.SHUT_WR)
+                if isinstance(conn, ssl.SSLSocket):
+                    # close_notify ends the body (clients such as curl treat a bare TCP EOF
+                    # as an error); unwrap() then waits for the client's close, in this thread.
+                    conn.unwrap()
+                else:
+                    conn.shutdown(socket.SHUT_WR)
             except (OSError, ValueError):
                 return
 
@@ -234,8 +261,9 @@ def _read_request(conn: socket.socket) -> tuple[str, bytes]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve https")
     args = parser.parse_args()
-    with BenchServer(args.port) as server:
+    with BenchServer(args.port, tls=(args.tls[0], args.tls[1]) if args.tls else None) as server:
         print(f"serving on {server.base_url} (Ctrl-C to stop)", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()

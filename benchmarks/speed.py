@@ -14,6 +14,17 @@ rendered as Markdown in a 80x24 pseudo-terminal, and one 4 MB delta; ``atdak cha
 prompt is ready in a pseudo-terminal (then Ctrl-D). Also the delay from the moment the server
 sends the first content byte to the moment it comes out of ``atdak complete``'s stdout pipe.
 
+https: real endpoints are https, where a client must build an SSL context (loading certifi's CA
+bundle is ~25 ms). When ``openssl`` is on PATH, a self-signed certificate for 127.0.0.1 is made
+in the temporary directory and a second bench server serves https with it; the CA bundle the
+https cases trust is certifi's bundle with that certificate appended, so that trusting it costs
+what trusting the real world costs. The cases: min_client.py, ``atdak complete`` into a pipe and
+curl, for 10 tokens each; the first two with ``SSL_CERT_FILE`` set to that bundle (httpx and
+atdak honour it), curl with ``--cacert``. ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` are removed from
+every other child's environment, so the host's do not change the http cases. atdak against the
+httpx client over https is a note (no goal is set for it); without openssl a note says why the
+https cases were skipped.
+
 The peer: simonw's ``llm`` CLI, measured in the same rounds: ``llm --version`` and
 ``llm -m bench hi`` for 10 and (``-o max_tokens 20000``) 20 000 tokens into a pipe, against
 which ``atdak complete`` is held (goal: at most 0.3x llm's wall time for 10 tokens). The llm
@@ -41,6 +52,7 @@ Exits 1 if a goal is missed (the table of goals is printed last).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fcntl
 import json
 import os
@@ -76,7 +88,12 @@ MB = 1024 * 1024
 CHILD_TIMEOUT = 60.0
 # Not what a user has: sandboxes often set these, and they change what is measured (no .pyc
 # written means atdak's own modules are compiled on every run; unbuffered stdout).
-IGNORED_ENV = ("NO_COLOR", "FORCE_COLOR", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")
+# SSL_CERT_FILE and SSL_CERT_DIR: the host's CA configuration; only the https cases set one (to
+# the bundle made here).
+IGNORED_ENV = ("NO_COLOR", "FORCE_COLOR", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED",
+               "SSL_CERT_FILE", "SSL_CERT_DIR")  # fmt: skip
+HTTPS_CLIENT = "min httpx client, 10 tokens, https"
+HTTPS_COMPLETE = "atdak complete, 10 tokens, pipe, https"
 
 
 @dataclass
@@ -252,15 +269,63 @@ def _at_prompt(screen: pyte.Screen) -> bool:
     return row.rstrip() == ">" and " · " in display[-1]
 
 
+# ---------------------------------------------------------------- https
+
+
+@dataclass
+class Https:
+    """The https server's certificate and key, and the CA bundle that trusts it."""
+
+    cert: Path
+    key: Path
+    bundle: Path
+
+
+def make_https(tmp: Path) -> Https | str:
+    """A self-signed certificate for 127.0.0.1 and a CA bundle = certifi's + it, or why not."""
+    import certifi
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return "https not measured: no openssl on PATH"
+    tls = Https(tmp / "cert.pem", tmp / "key.pem", tmp / "ca-bundle.pem")
+    argv = [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-keyout", str(tls.key), "-out", str(tls.cert), "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]  # fmt: skip
+    made = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if made.returncode != 0:
+        last = (made.stderr.strip().splitlines() or ["?"])[-1]
+        return f"https not measured: openssl req failed ({last})"
+    bundle = Path(certifi.where()).read_text()
+    tls.bundle.write_text(bundle.rstrip("\n") + "\n" + tls.cert.read_text())
+    return tls
+
+
+def https_line(https: Https | str, server: BenchServer | None) -> str:
+    if isinstance(https, str) or server is None:
+        return str(https)
+    certs = https.bundle.read_text().count("BEGIN CERTIFICATE")
+    return (f"https = {server.base_url}, self-signed; SSL_CERT_FILE / --cacert = certifi's "
+            f"bundle + it ({certs} certificates)")  # fmt: skip
+
+
 # ---------------------------------------------------------------- the cases
 
 
-def build_cases(base_url: str, atdak: list[str]) -> list[Case]:
+def build_cases(
+    base_url: str, atdak: list[str], https: tuple[str, dict[str, str], Path] | None = None
+) -> list[Case]:
+    """The cases; with ``https`` = (URL, environment, CA bundle), the https ones too."""
     py = sys.executable
     client = str(HERE / "min_client.py")
 
     def complete(tokens: int, *extra: str) -> list[str]:
         return [*atdak, "complete", "-m", "bench", "--max-tokens", str(tokens), *extra, "hi"]
+
+    def curl_argv(curl: str, url: str, tokens: int, *extra: str) -> list[str]:
+        body = json.dumps({"model": "bench", "stream": True, "max_tokens": tokens})
+        argv = [curl, "-sN", *extra, url + "/chat/completions"]
+        return [*argv, "-H", "Content-Type: application/json", "-d", body]
 
     cases = [
         Case("python -c pass", [py, "-c", "pass"]),
@@ -271,10 +336,7 @@ def build_cases(base_url: str, atdak: list[str]) -> list[Case]:
     curl = shutil.which("curl")
     if curl:
         for tokens, label in ((SHORT, "10 tokens"), (LONG, "20k tokens")):
-            body = json.dumps({"model": "bench", "stream": True, "max_tokens": tokens})
-            argv = [curl, "-sN", base_url + "/chat/completions"]
-            argv += ["-H", "Content-Type: application/json", "-d", body]
-            cases.append(Case(f"curl, {label}", argv))
+            cases.append(Case(f"curl, {label}", curl_argv(curl, base_url, tokens)))
     cases += [
         Case("atdak --version", [*atdak, "--version"]),
         Case("atdak complete, 10 tokens, pipe", complete(SHORT)),
@@ -286,6 +348,19 @@ def build_cases(base_url: str, atdak: list[str]) -> list[Case]:
                                                        "hi"], warm_up=False),
         Case("atdak chat, to a usable prompt (pty)", [*atdak, "chat", "-m", "bench"], mode="chat"),
     ]  # fmt: skip
+    if https is None:
+        return cases
+    url, env, bundle = https
+    # Each https case runs right after its http twin (key), in the same rounds.
+    twins = {
+        "min httpx client, 10 tokens": Case(HTTPS_CLIENT, [py, client, url, str(SHORT)], env=env),
+        "atdak complete, 10 tokens, pipe": Case(HTTPS_COMPLETE, complete(SHORT), env=env),
+    }
+    if curl:
+        argv = curl_argv(curl, url, SHORT, "--cacert", str(bundle))
+        twins["curl, 10 tokens"] = Case("curl, 10 tokens, https", argv, env=env)
+    for twin, case in twins.items():
+        cases.insert(next(i for i, c in enumerate(cases) if c.name == twin) + 1, case)
     return cases
 
 
@@ -398,7 +473,18 @@ def llm_goals(by_name: dict[str, Case], why: str) -> list[Goal]:
     ]
 
 
-def goals(by_name: dict[str, Case], delays: list[float], llm_why: str) -> list[Goal]:
+def https_goal(by_name: dict[str, Case], why: str) -> Goal:
+    """atdak against the httpx client, both over https: a note (the issue sets no goal)."""
+    text = "complete 10 tokens https / min httpx client https"
+    if HTTPS_COMPLETE not in by_name or HTTPS_CLIENT not in by_name:
+        return Goal(text, None, None, note_only=True, detail=why)
+    ratio = by_name[HTTPS_COMPLETE].median("wall") / by_name[HTTPS_CLIENT].median("wall")
+    return Goal(text, ratio, None, note_only=True)
+
+
+def goals(
+    by_name: dict[str, Case], delays: list[float], llm_why: str, https_why: str
+) -> list[Goal]:
     def wall(name: str) -> float:
         return by_name[name].median("wall")
 
@@ -413,6 +499,7 @@ def goals(by_name: dict[str, Case], delays: list[float], llm_why: str) -> list[G
              1.5),
         Goal("complete 10 tokens / min httpx client", wall(short) / wall(
             "min httpx client, 10 tokens"), 1.5),
+        https_goal(by_name, https_why),
         *llm_goals(by_name, llm_why),
         Goal("complete 20k tokens / min httpx client", wall(long_) / wall(
             "min httpx client, 20k tokens"), 1.5),
@@ -475,10 +562,22 @@ def main() -> int:
     args = parser.parse_args()
     rounds = args.runs or (2 if args.quick else 7)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    with tempfile.TemporaryDirectory() as tmp, BenchServer() as server:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        server = stack.enter_context(BenchServer())
         env = child_env(server.base_url, Path(tmp))
         atdak = args.atdak.split() if args.atdak else atdak_command()
-        cases = build_cases(server.base_url, atdak)
+        https = make_https(Path(tmp))
+        https_server = None
+        if isinstance(https, Https):
+            https_server = stack.enter_context(BenchServer(tls=(str(https.cert), str(https.key))))
+            https_env = dict(env, ATDAK_BASE_URL=https_server.base_url,
+                             SSL_CERT_FILE=str(https.bundle))  # fmt: skip
+            cases = build_cases(
+                server.base_url, atdak, (https_server.base_url, https_env, https.bundle)
+            )
+        else:
+            cases = build_cases(server.base_url, atdak)
+        https_why = https_line(https, https_server)
         more, llm_line = llm_peer(args, server.base_url, env, Path(tmp) / "llm")
         cases += more
         if args.only:
@@ -495,11 +594,13 @@ def main() -> int:
                 delays.append(first_byte_delay(server, atdak, env))
             print(f"round {round_}/{rounds} done", file=sys.stderr, flush=True)
         print(f"{rounds} rounds, interleaved; medians. Python {sys.version.split()[0]}, "
-              f"{os.cpu_count()} CPUs, atdak = {' '.join(atdak)}\n{llm_line}\n")  # fmt: skip
+              f"{os.cpu_count()} CPUs, atdak = {' '.join(atdak)}\n{llm_line}\n"
+              f"{https_why}\n")  # fmt: skip
         print_table(cases, delays)
         if args.only:
             return 0
-        return 0 if print_goals(goals({c.name: c for c in cases}, delays, llm_line)) else 1
+        results = goals({c.name: c for c in cases}, delays, llm_line, https_why)
+        return 0 if print_goals(results) else 1
 
 
 if __name__ == "__main__":
