@@ -92,9 +92,14 @@ def complete(
 
 
 def _renderer(terminal: Terminal, options: OutputOptions) -> Renderer:
-    from atdak_cli.render import choose_mode, make_renderer
+    from atdak_cli.render import LazyRenderer, choose_mode, make_renderer
 
-    return make_renderer(terminal, choose_mode(terminal, options.render))
+    mode = choose_mode(terminal, options.render)
+    if mode == "plain":
+        return make_renderer(terminal, mode)
+    renderer = LazyRenderer(terminal, mode)
+    renderer.prepare()  # while the question is saved and sent, and the model thinks
+    return renderer
 
 
 def report(

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from atdak_cli.client import AtdakClient
     from atdak_cli.config import Settings
-    from atdak_cli.render import Renderer, RenderMode
+    from atdak_cli.render import Renderer
     from atdak_cli.terminal import Terminal
 
 PROMPT = "> "
@@ -84,14 +84,14 @@ def initial_state(settings: Settings, terminal: Terminal, options: ChatOptions) 
 
 
 def _interactive(state: ChatState, client: AtdakClient, lazy: _LazyClient) -> int:
-    from atdak_cli.render import choose_mode
+    from atdak_cli.render import LazyRenderer, choose_mode
 
     # A person is at the keyboard: Ctrl-C must stop an answer even when atdak was started
     # with SIGINT ignored (a background job of a script inherits SIG_IGN).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     session = make_session(state)
     mode = choose_mode(state.terminal, _render(state))
-    renderer = _LazyRenderer(state.terminal, mode)
+    renderer = LazyRenderer(state.terminal, mode)
     _warm_up_after_first_draw(session, renderer.get, lazy.get)
     state.say(_welcome(state))
     while True:
@@ -256,42 +256,6 @@ def _redacted(text: str) -> str:
     from atdak_cli.secrets import redact_known
 
     return redact_known(text)
-
-
-class _LazyRenderer:
-    """The renderer, built when the first answer starts: rich costs ~140 ms at start-up,
-    which the prompt should not wait for."""
-
-    def __init__(self, terminal: Terminal, mode: RenderMode) -> None:
-        self._terminal, self._mode = terminal, mode
-        self._renderer: Renderer | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> Renderer:
-        with self._lock:
-            if self._renderer is None:
-                from atdak_cli.render import make_renderer
-
-                self._renderer = make_renderer(self._terminal, self._mode)
-            return self._renderer
-
-    def start(self) -> None:
-        self.get().start()
-
-    def feed(self, text: str) -> None:
-        self.get().feed(text)
-
-    def flush(self) -> None:
-        self.get().flush()
-
-    def feed_reasoning(self, text: str) -> None:
-        self.get().feed_reasoning(text)
-
-    def finish(self) -> None:
-        self.get().finish()
-
-    def abort(self) -> None:
-        self.get().abort()
 
 
 def _warm_up_after_first_draw(session: PromptSession[str], *builds: Callable[[], object]) -> None:

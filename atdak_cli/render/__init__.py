@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -52,3 +54,54 @@ def make_renderer(terminal: Terminal, mode: RenderMode) -> Renderer:
     from atdak_cli.render.plain import PlainRenderer
 
     return PlainRenderer(terminal)
+
+
+class LazyRenderer:
+    """A renderer made when it first has something to show, or ahead of that on a thread
+    (:meth:`prepare`): importing rich costs ~80 ms, better spent while the model thinks than
+    before the question is sent. Until it exists there is nothing on the screen to start,
+    flush, finish or abort."""
+
+    def __init__(self, terminal: Terminal, mode: RenderMode) -> None:
+        self._terminal, self._mode = terminal, mode
+        self._renderer: Renderer | None = None
+        self._lock = threading.Lock()
+
+    def prepare(self) -> None:
+        """Make the renderer on a thread (a failure is met again, and raised, on first use)."""
+
+        def build() -> None:
+            with contextlib.suppress(Exception):
+                self.get()
+
+        threading.Thread(target=build, name="atdak-renderer", daemon=True).start()
+
+    def get(self) -> Renderer:
+        with self._lock:
+            if self._renderer is None:
+                self._renderer = make_renderer(self._terminal, self._mode)
+            return self._renderer
+
+    def start(self) -> None:
+        if self._renderer is not None:
+            self._renderer.start()
+
+    def feed(self, text: str) -> None:
+        if text:
+            self.get().feed(text)
+
+    def feed_reasoning(self, text: str) -> None:
+        if text:
+            self.get().feed_reasoning(text)
+
+    def flush(self) -> None:
+        if self._renderer is not None:
+            self._renderer.flush()
+
+    def finish(self) -> None:
+        if self._renderer is not None:
+            self._renderer.finish()
+
+    def abort(self) -> None:
+        if self._renderer is not None:
+            self._renderer.abort()
