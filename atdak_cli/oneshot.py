@@ -77,7 +77,8 @@ def complete(
     """Run the exchange and print it; returns the exit status."""
     quiet = options.json or options.extract is not None
     renderer = None if quiet else _renderer(terminal, options)
-    result = run_turn(client, request, renderer=renderer, recorder=recorder)
+    with terminal.typed_keys_unechoed():
+        result = run_turn(client, request, renderer=renderer, recorder=recorder)
     report(request, result, terminal, settings=settings, show_usage=options.usage)
     if options.json and result.completion is not None:
         terminal.stdout.write(json.dumps(result.completion.to_dict(), ensure_ascii=False, indent=2))

@@ -175,7 +175,8 @@ def send(state: ChatState, client: AtdakClient, renderer: Renderer, text: str | 
     request = _request(state)
     capture = _Capture(state.recorder(), resend=text is None)
     try:
-        run_turn(client, request, renderer=renderer, recorder=capture)
+        with state.terminal.typed_keys_unechoed():
+            run_turn(client, request, renderer=renderer, recorder=capture)
     except Exception as exc:
         state.say(_redacted(one_line(exc)))
         return status_for(exc)

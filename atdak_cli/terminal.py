@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import IO, Literal
 
@@ -41,6 +43,30 @@ class Terminal:
             color=decide_color(color, isatty=stdout_isatty, environ=env),
             width=shutil.get_terminal_size((80, 24)).columns,
         )
+
+    @contextmanager
+    def typed_keys_unechoed(self) -> Iterator[None]:
+        """While an answer streams onto the terminal, keys typed meanwhile are not echoed into
+        it (they stay queued for whatever reads stdin next). Restored on every way out."""
+        if not (self.stdin_isatty and self.stdout_isatty):
+            yield
+            return
+        import termios
+
+        try:
+            fd = self.stdin.fileno()
+            saved = termios.tcgetattr(fd)
+        except (termios.error, OSError, ValueError):
+            yield
+            return
+        quiet = list(saved)
+        quiet[3] &= ~termios.ECHO  # the local modes
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+        try:
+            yield
+        finally:
+            with suppress(termios.error, OSError):
+                termios.tcsetattr(fd, termios.TCSANOW, saved)
 
     def notice(self, message: str) -> None:
         """A one-line message for the user on stderr (never on stdout)."""

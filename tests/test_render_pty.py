@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import termios
 
 import pexpect
 import pyte
@@ -81,3 +82,26 @@ def test_dumb_terminal_without_colour_gets_plain_text(api: FakeAPIServer, key_en
     child.close()
     assert child.exitstatus == 0
     assert output == b"# Title\r\n\r\nsome *text*\r\n"
+
+
+def test_keys_typed_during_the_answer_are_not_echoed_into_it(
+    api: FakeAPIServer, key_env: str
+) -> None:
+    api.enqueue(stream([f"word{n} " for n in range(12)], delay=0.05))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "atdak_cli", "complete", "--base-url", api.base_url, "hi"],
+        env={**os.environ, "TERM": "xterm-256color"},
+        dimensions=(ROWS, COLUMNS),
+        cwd=str(REPO),
+    )
+    child.expect("word1 ")
+    child.send("zzz")  # a person typing while the answer streams
+    output = child.before + child.after + child.read()
+    echo_after = termios.tcgetattr(child.child_fd)[3] & termios.ECHO
+    child.close()
+    assert child.exitstatus == 0
+    assert "word11" in "\n".join(screen_lines(output))
+    # Not even for a moment (a redraw of the live region may erase it from the final screen).
+    assert b"zzz" not in output
+    assert echo_after  # the terminal echoes again once atdak is done

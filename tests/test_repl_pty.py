@@ -548,3 +548,20 @@ def test_a_missing_key_is_reported_before_the_prompt(api: FakeAPIServer) -> None
     assert ">" not in chat.text.split()
     assert "atdak: error: no API key is configured" in chat.text
     assert api.requests == []
+
+
+def test_keys_typed_during_an_answer_wait_for_the_next_prompt(
+    start, api: FakeAPIServer
+) -> None:
+    api.enqueue(stream([f"word{n} " for n in range(12)], delay=0.05))
+    chat = start()
+    chat.wait_prompt()
+    chat.child.send("go\r")
+    chat.wait_for("word1 ")
+    chat.child.send("zzz")
+    chat.wait_for("word11")
+    answer_end = len(chat.raw)
+    chat.wait_for("> zzz")  # kept for the next prompt, not echoed into the answer
+    assert b"zzz" not in chat.raw[:answer_end]
+    chat.child.send("\x15")  # Ctrl-U: clear the line
+    assert chat.finish() == 0
