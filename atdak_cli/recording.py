@@ -72,9 +72,12 @@ class HistoryRecorder:
                     model=request.model, profile=self._profile, host=self._host
                 )
                 unsaved = list(request.messages)
+            elif resend:
+                # The question is stored already; the answers it replaces go.
+                store.drop_after_last_question(conversation_id, with_question=False)
+                unsaved = []
             else:
-                # The earlier messages are stored already; so is the question of a resend.
-                unsaved = [] if resend else list(request.messages)[-1:]
+                unsaved = list(request.messages)[-1:]  # the earlier ones are stored already
             for message in unsaved:
                 store.add_message(conversation_id, role=message["role"], content=message["content"])
             answer_id = store.add_message(
@@ -86,6 +89,15 @@ class HistoryRecorder:
                 params=request.params,
             )
         self.conversation_id, self._answer_id = conversation_id, answer_id
+
+    def undo(self) -> None:
+        """Forget the last exchange, as the REPL's ``/undo`` did: ``--continue`` must not
+        send it again."""
+        conversation_id = self.conversation_id
+        if conversation_id is not None:
+            self._guarded(
+                lambda store: store.drop_after_last_question(conversation_id, with_question=True)
+            )
 
     def _save_answer(self, store: HistoryStore, request: TurnRequest, result: TurnResult) -> None:
         if self._answer_id is None:
@@ -102,7 +114,7 @@ class HistoryRecorder:
         )
         self._answer_id = None
 
-    def _guarded(self, action: Callable[[HistoryStore], None]) -> None:
+    def _guarded(self, action: Callable[[HistoryStore], object]) -> None:
         if self.failure is not None:
             return
         try:

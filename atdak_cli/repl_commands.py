@@ -259,7 +259,13 @@ def _clear(state: ChatState, arg: str) -> Action:
 
 @command("/undo", "drop the last exchange")
 def _undo(state: ChatState, arg: str) -> Action:
-    state.say("dropped the last exchange" if state.conversation.undo() else "nothing to undo")
+    if not state.conversation.undo():
+        state.say("nothing to undo")
+        return None
+    recorder = state.recorder()
+    if recorder is not None:
+        recorder.undo()
+    state.say("dropped the last exchange")
     return None
 
 

@@ -496,6 +496,27 @@ class HistoryStore:
             if content is not None:
                 self._index(message_id, content, replace=True)
 
+    def drop_after_last_question(self, conversation_id: int, *, with_question: bool) -> int:
+        """Delete the answers after the conversation's last user message (``/retry``), and
+        that message too when ``with_question`` (``/undo``); returns how many were deleted."""
+        with self._saving():
+            row = self._conn.execute(
+                "SELECT max(position) FROM messages WHERE conversation_id = ? AND role = 'user'",
+                (conversation_id,),
+            ).fetchone()
+            if row[0] is None:
+                return 0
+            first = row[0] if with_question else row[0] + 1
+            where = "conversation_id = ? AND position >= ?"
+            self._conn.execute(
+                f"DELETE FROM messages_fts WHERE rowid IN (SELECT id FROM messages WHERE {where})",
+                (conversation_id, first),
+            )
+            cursor = self._conn.execute(
+                f"DELETE FROM messages WHERE {where}", (conversation_id, first)
+            )
+        return cursor.rowcount
+
     def delete_conversation(self, conversation_id: int) -> bool:
         """Delete a conversation and its messages; False if there was none with that ID."""
         with self._saving():

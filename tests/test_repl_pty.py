@@ -342,7 +342,9 @@ def test_settings_commands_change_the_next_request(start, api: FakeAPIServer) ->
     assert chat.finish() == 0
 
 
-def test_conversation_commands_undo_retry_clear(start, api: FakeAPIServer) -> None:
+def test_conversation_commands_undo_retry_clear(
+    start, api: FakeAPIServer, tmp_path: Path
+) -> None:
     chat = start()
     chat.ask("one")
     chat.ask("two")
@@ -351,6 +353,13 @@ def test_conversation_commands_undo_retry_clear(start, api: FakeAPIServer) -> No
     assert [m["content"] for m in sent_messages(api)] == ["one", "echo: one", "three"]
     chat.ask("/retry", "echo: three")
     assert sent_messages(api) == sent_messages(api, -2)
+    # The history holds the conversation as it now stands: no undone exchange, one answer.
+    assert [row[1:3] for row in stored_messages(tmp_path)] == [
+        ("user", "one"),
+        ("assistant", "echo: one"),
+        ("user", "three"),
+        ("assistant", "echo: three"),
+    ]
     chat.ask("/clear", "new conversation")
     assert chat.toolbar.startswith("atdak-gpt-4 · new ·")
     chat.ask("four")
@@ -483,6 +492,11 @@ def test_piped_stdin_makes_each_line_a_turn(api: FakeAPIServer, key_env: str) ->
     assert done.stdout.decode() == "echo: first\necho: second\n"
     assert [m["content"] for m in sent_messages(api)] == ["second"]
     assert b"dropped the last exchange" in done.stderr
+
+    # --continue sends what the session ended with, not the exchange it undid.
+    again = run_atdak("chat", "--base-url", api.base_url, "--continue", input="third\n")
+    assert again.returncode == 0, again.stderr
+    assert [m["content"] for m in sent_messages(api)] == ["second", "echo: second", "third"]
 
 
 def test_piped_chat_does_not_import_prompt_toolkit(api: FakeAPIServer, key_env: str) -> None:

@@ -75,6 +75,23 @@ def test_a_batch_is_saved_whole_or_not_at_all(store: HistoryStore, db: Path) -> 
     assert [hit.conversation_id for hit in store.search("dropped")] == []
 
 
+def test_drop_after_last_question_for_retry_and_undo(store: HistoryStore) -> None:
+    cid = exchange(store, "first question", "first answer")
+    store.add_message(cid, role="user", content="second question")
+    store.add_message(cid, role="assistant", content="stale answer")
+
+    assert store.drop_after_last_question(cid, with_question=False) == 1  # /retry
+    contents = [m.content for m in store.get_conversation(cid).messages]
+    assert contents == ["first question", "first answer", "second question"]
+    assert store.search("stale") == []
+
+    assert store.drop_after_last_question(cid, with_question=True) == 1  # /undo
+    contents = [m.content for m in store.get_conversation(cid).messages]
+    assert contents == ["first question", "first answer"]
+    assert store.search("second") == []
+    assert store.drop_after_last_question(cid + 1, with_question=True) == 0
+
+
 def test_round_trip_keeps_every_field(store: HistoryStore) -> None:
     cid = store.start_conversation(model="gpt-x", profile="work", host="api.example.com")
     store.add_message(cid, role="system", content="Be brief.")
