@@ -88,7 +88,7 @@ class LazyRenderer:
 
     def feed(self, text: str) -> None:
         if text:
-            self.get().feed(text)
+            (self._renderer or self.get()).feed(text)  # once made, no lock: once per token
 
     def feed_reasoning(self, text: str) -> None:
         if text:

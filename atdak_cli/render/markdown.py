@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Literal
 
 from markdown_it import MarkdownIt
 from rich.color import ColorSystem
-from rich.console import Console, RenderableType
+from rich.console import Console, ConsoleOptions, RenderableType
 from rich.markdown import Markdown
 from rich.segment import Segment
 from rich.style import Style
@@ -101,11 +101,11 @@ class BlockPainter:
         self._color_system = _COLOR_SYSTEMS[color_system] if color_system else None
         self._rich_color_system = color_system
         self._code_theme = code_theme
-        self._consoles: dict[int, Console] = {}
+        self._consoles: dict[int, tuple[Console, ConsoleOptions]] = {}
 
     def lines(self, kind: Kind, text: str, width: int) -> list[Line]:
-        console = self._console(width)
-        rows = console.render_lines(self._renderable(kind, text), console.options, pad=False)
+        console, options = self._console(width)
+        rows = console.render_lines(self._renderable(kind, text), options, pad=False)
         lines = [self._line(row) for row in rows]
         return lines if kind is Kind.REASONING else _trim_blank_edges(lines)
 
@@ -126,9 +126,9 @@ class BlockPainter:
             return segment.text
         return segment.style.render(segment.text, color_system=self._color_system)
 
-    def _console(self, width: int) -> Console:
-        console = self._consoles.get(width)
-        if console is None:
+    def _console(self, width: int) -> tuple[Console, ConsoleOptions]:
+        made = self._consoles.get(width)
+        if made is None:
             console = Console(
                 file=io.StringIO(),
                 width=width,
@@ -140,8 +140,8 @@ class BlockPainter:
                 emoji=False,
                 legacy_windows=False,
             )
-            self._consoles[width] = console
-        return console
+            made = self._consoles[width] = (console, console.options)
+        return made
 
 
 def _invisible(style: Style | None) -> bool:
