@@ -146,3 +146,11 @@ def test_completed_blocks_plus_tail_are_everything_fed_so_far(parts: list[str], 
     done = splitter.feed(text)
     seen = [ln for block in [*done, splitter.tail()] for ln in block.split("\n") if ln.strip()]
     assert seen == [ln.rstrip("\r") for ln in text.split("\n") if ln.strip()]
+
+
+def test_the_tail_never_ends_in_half_a_crlf() -> None:
+    # A CR alone moves the cursor to column 0: it must not reach the live region raw.
+    splitter = BlockSplitter()
+    assert splitter.feed("```\nx\r") == []
+    assert splitter.tail() == "```\nx"
+    assert splitter.feed("\ny\tz\n```\n") == ["```\nx\ny   z\n```"]

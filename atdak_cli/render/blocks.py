@@ -103,7 +103,9 @@ class BlockSplitter:
 
     def tail(self) -> str:
         """The unfinished block, including the partial last line."""
-        lines = [*self._lines, self._partial] if self._partial else self._lines
+        # Normalised like a complete line: the half of a CRLF split across deltas (or a tab)
+        # must not reach the terminal raw.
+        lines = [*self._lines, _normalise(self._partial)] if self._partial else self._lines
         return _join(lines)
 
     def finish(self) -> list[str]:
