@@ -94,14 +94,21 @@ def _run_step(what: str, argv: list[str]) -> str | None:
     return f"{what} failed: {lines[-1].strip() if lines else f'exit {done.returncode}'}"
 
 
+BENCH_MODELS = ("bench", "bench-latency")
+
+
 def llm_env(env: dict[str, str], home: Path, base_url: str) -> dict[str, str]:
     """``env`` for llm: without the user's llm and OpenAI settings, ``LLM_USER_PATH`` = ``home``.
 
-    ``home`` gets an ``extra-openai-models.yaml`` declaring the ``bench`` model at ``base_url``.
+    ``home`` gets an ``extra-openai-models.yaml`` declaring the bench server's models (each
+    sent under its own name) at ``base_url``.
     """
     home.mkdir(parents=True, exist_ok=True)
     (home / "extra-openai-models.yaml").write_text(
-        f'- model_id: bench\n  model_name: bench\n  api_base: "{base_url}"\n'
+        "".join(
+            f'- model_id: {model}\n  model_name: {model}\n  api_base: "{base_url}"\n'
+            for model in BENCH_MODELS
+        )
     )
     out = {k: v for k, v in env.items() if not k.startswith(DROPPED_ENV_PREFIXES)}
     out["LLM_USER_PATH"] = str(home)

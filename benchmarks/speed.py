@@ -14,6 +14,17 @@ rendered as Markdown in a 80x24 pseudo-terminal, and one 4 MB delta; ``atdak cha
 prompt is ready in a pseudo-terminal (then Ctrl-D). Also the delay from the moment the server
 sends the first content byte to the moment it comes out of ``atdak complete``'s stdout pipe.
 
+First token on screen: what a user waits for in a terminal. ``atdak complete -m bench-latency
+hi`` (which renders Markdown there), ``llm -m bench-latency hi`` when llm is measured, and as
+the floor min_client.py with model ``bench-latency`` (plain text, flushed per delta on a
+terminal), each in an 80x24 pseudo-terminal: the bench server sends the head and a role chunk,
+waits ``LATENCY_PAUSE`` (0.25 s), sends one delta whose text is ``LATENCY_MARK`` (``FIRST``),
+waits again, then the rest. Recorded: the time from spawn until ``FIRST`` is in the pty's
+output (its median is the table's indented "FIRST on screen" row, raw: the server's pause is
+in it), and the whole run as the usual sample. A run whose output never shows ``FIRST``
+raises. atdak's first token on screen against llm's and against the floor's are notes (no goal
+is set for them).
+
 https: real endpoints are https, where a client must build an SSL context (loading certifi's CA
 bundle is ~25 ms). When ``openssl`` is on PATH, a self-signed certificate for 127.0.0.1 is made
 in the temporary directory and a second bench server serves https with it; the CA bundle the
@@ -27,11 +38,13 @@ https cases were skipped.
 
 The peer: simonw's ``llm`` CLI, measured in the same rounds: ``llm --version`` and
 ``llm -m bench hi`` for 10 and (``-o max_tokens 20000``) 20 000 tokens into a pipe, against
-which ``atdak complete`` is held (goal: at most 0.3x llm's wall time for 10 tokens). The llm
+which ``atdak complete`` is held (goal: at most 0.3x llm's wall time for 10 tokens), and
+``llm -m bench-latency hi`` for the first token on screen. The llm
 run is ``--llm PATH`` if given, else ``llm`` on PATH, else the one in a virtualenv made on first
 use at ``$XDG_CACHE_HOME/atdak-bench/peers`` (default ``~/.cache/atdak-bench/peers``) with
 ``python -m venv`` and ``pip install llm`` (~20 s, once). It talks to the bench server with no
-key, through a temporary ``LLM_USER_PATH`` holding an ``extra-openai-models.yaml`` (the user's
+key, through a temporary ``LLM_USER_PATH`` holding an ``extra-openai-models.yaml`` with the
+models ``bench`` and ``bench-latency`` (the user's
 llm configuration and their ``LLM_*`` and ``OPENAI_*`` variables are left out), and logs each
 exchange to its own database there, as it does by default: both clients save history. One
 check run first makes sure llm prints the server's answer. When llm cannot be had (offline)
@@ -77,12 +90,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import peers  # noqa: E402
-from bench_server import BIG_DELTA, DOCUMENT, BenchServer  # noqa: E402
+from bench_server import BIG_DELTA, DOCUMENT, LATENCY_MARK, BenchServer  # noqa: E402
 
 LONG = 20_000
 SHORT = 10
 LLM_PUBLISHED_MS = 554.0  # llm, 10-token stream, measured by the issue's author
 LLM_VERSION, LLM_SHORT, LLM_LONG = "llm --version", "llm, 10 tokens", "llm, 20k tokens"
+LLM_FIRST = "llm, bench-latency, pty"
+ATDAK_FIRST = "atdak complete, bench-latency, pty (markdown)"
+CLIENT_FIRST = "min httpx client, bench-latency, pty"
+MARK = LATENCY_MARK.encode()  # the first token, as it must appear in the pty's output
 LLM_ANSWER = " ".join(DOCUMENT.split()[:4])  # what llm prints first if it talked to the server
 MB = 1024 * 1024
 CHILD_TIMEOUT = 60.0
@@ -110,10 +127,15 @@ class Case:
     mode: str = "pipe"  # pipe | pty | chat
     warm_up: bool = True  # run in the unmeasured first round too
     env: dict[str, str] | None = None  # None: the children's common environment
+    mark: bytes | None = None  # pty: also time from spawn until these bytes are in the output
     samples: list[Sample] = field(default_factory=list)
+    marks: list[float] = field(default_factory=list)  # seconds from spawn to ``mark``
 
     def median(self, attr: str) -> float:
         return float(statistics.median(float(getattr(s, attr)) for s in self.samples))
+
+    def median_mark(self) -> float:
+        return float(statistics.median(self.marks))
 
 
 # ---------------------------------------------------------------- running one child
@@ -209,16 +231,36 @@ def _open_pty(rows: int = 24, cols: int = 80) -> tuple[int, int]:
     return master, slave
 
 
-def run_pty(argv: list[str], env: dict[str, str]) -> Sample:
-    """Run with stdin, stdout and stderr on a pseudo-terminal whose output we drain."""
+def run_pty(
+    argv: list[str], env: dict[str, str], mark: bytes | None = None
+) -> tuple[Sample, float | None]:
+    """Run with stdin, stdout and stderr on a pseudo-terminal whose output we drain.
+
+    With ``mark``, also the seconds from spawn until those bytes were in the output (raises if
+    they never were).
+    """
+    seen: list[float] = []
+    tail = bytearray()  # the end of the output so far: a mark split over two reads is found
+
+    def look(data: bytes) -> None:
+        if mark is None or seen:
+            return
+        tail.extend(data)
+        if mark in tail:
+            seen.append(time.monotonic())
+        del tail[: -max(len(mark) - 1, 500)]  # enough for the mark, and for an error message
+
     master, slave = _open_pty()
     try:
         child = Child(argv, env, stdin=slave, stdout=slave, stderr=slave)
         os.close(slave)
-        _drain(master, child.start + CHILD_TIMEOUT)
+        _drain(master, child.start + CHILD_TIMEOUT, look)
     finally:
         os.close(master)
-    return child.reap()
+    sample = child.reap()
+    if mark is not None and not seen:
+        raise RuntimeError(f"{' '.join(argv)} never printed {mark!r}: ...{bytes(tail)!r}")
+    return sample, (seen[0] - child.start if seen else None)
 
 
 def run_chat(argv: list[str], env: dict[str, str]) -> Sample:
@@ -318,6 +360,7 @@ def build_cases(
     """The cases; with ``https`` = (URL, environment, CA bundle), the https ones too."""
     py = sys.executable
     client = str(HERE / "min_client.py")
+    first = [py, client, base_url, str(SHORT), "bench-latency"]
 
     def complete(tokens: int, *extra: str) -> list[str]:
         return [*atdak, "complete", "-m", "bench", "--max-tokens", str(tokens), *extra, "hi"]
@@ -332,6 +375,7 @@ def build_cases(
         Case("python -c 'import prompt_toolkit'", [py, "-c", "import prompt_toolkit"]),
         Case("min httpx client, 10 tokens", [py, client, base_url, str(SHORT)]),
         Case("min httpx client, 20k tokens", [py, client, base_url, str(LONG)], warm_up=False),
+        Case(CLIENT_FIRST, first, mode="pty", mark=MARK),
     ]
     curl = shutil.which("curl")
     if curl:
@@ -346,6 +390,8 @@ def build_cases(
              warm_up=False),
         Case("atdak complete, one 4 MB delta, pipe", [*atdak, "complete", "-m", "bench-big-delta",
                                                        "hi"], warm_up=False),
+        Case(ATDAK_FIRST, [*atdak, "complete", "-m", "bench-latency", "hi"], mode="pty",
+             mark=MARK),
         Case("atdak chat, to a usable prompt (pty)", [*atdak, "chat", "-m", "bench"], mode="chat"),
     ]  # fmt: skip
     if https is None:
@@ -371,6 +417,7 @@ def llm_cases(llm: str, env: dict[str, str]) -> list[Case]:
         Case(LLM_VERSION, [llm, "--version"], env=env),
         Case(LLM_SHORT, ask, env=env),
         Case(LLM_LONG, [*ask, "-o", "max_tokens", str(LONG)], warm_up=False, env=env),
+        Case(LLM_FIRST, [llm, "-m", "bench-latency", "hi"], mode="pty", mark=MARK, env=env),
     ]
 
 
@@ -380,7 +427,8 @@ def llm_peer(
     """The llm cases and a line saying which llm they run, or no cases and why."""
     if args.no_peers:
         return [], "llm not measured: --no-peers"
-    if args.only and not any(args.only in name for name in (LLM_VERSION, LLM_SHORT, LLM_LONG)):
+    names = (LLM_VERSION, LLM_SHORT, LLM_LONG, LLM_FIRST)
+    if args.only and not any(args.only in name for name in names):
         return [], "llm not measured: --only"
     found = peers.find_llm(args.llm)
     if found.path is None:
@@ -414,13 +462,14 @@ def child_env(base_url: str, home: Path) -> dict[str, str]:
     return env
 
 
-def run_case(case: Case, env: dict[str, str]) -> Sample:
+def run_case(case: Case, env: dict[str, str]) -> tuple[Sample, float | None]:
+    """One run: its sample, and with ``case.mark`` the seconds from spawn to the mark."""
     env = case.env or env
     if case.mode == "pty":
-        return run_pty(case.argv, env)
+        return run_pty(case.argv, env, case.mark)
     if case.mode == "chat":
-        return run_chat(case.argv, env)
-    return run_pipe(case.argv, env)[0]
+        return run_chat(case.argv, env), None
+    return run_pipe(case.argv, env)[0], None
 
 
 def first_byte_delay(server: BenchServer, atdak: list[str], env: dict[str, str]) -> float:
@@ -482,6 +531,19 @@ def https_goal(by_name: dict[str, Case], why: str) -> Goal:
     return Goal(text, ratio, None, note_only=True)
 
 
+def first_token_goals(by_name: dict[str, Case], llm_why: str) -> list[Goal]:
+    """atdak's first token on screen against llm's and the httpx client's: notes (no goal)."""
+    atdak = by_name[ATDAK_FIRST].median_mark()
+    floor = (atdak - by_name[CLIENT_FIRST].median_mark()) * 1000
+    text = "atdak first token on screen / llm"
+    if LLM_FIRST in by_name:
+        peer = Goal(text, atdak / by_name[LLM_FIRST].median_mark(), None, note_only=True)
+    else:
+        peer = Goal(text, None, None, note_only=True, detail=llm_why)
+    text = "atdak first token on screen - min httpx client (ms)"
+    return [peer, Goal(text, floor, None, " ms", note_only=True)]
+
+
 def goals(
     by_name: dict[str, Case], delays: list[float], llm_why: str, https_why: str
 ) -> list[Goal]:
@@ -514,6 +576,7 @@ def goals(
         Goal("chat to a usable prompt / python -c 'import prompt_toolkit'", wall(
             "atdak chat, to a usable prompt (pty)") / wall("python -c 'import prompt_toolkit'"),
              2.0),
+        *first_token_goals(by_name, llm_why),
     ]  # fmt: skip
 
 
@@ -524,6 +587,10 @@ def print_table(cases: list[Case], delays: list[float]) -> None:
             f"{case.name:<46} {case.median('wall') * 1000:8.1f} {case.median('cpu') * 1000:8.1f}"
             f" {case.median('rss') / MB:7.1f}  {len(case.samples)}"
         )
+        if case.marks:
+            name = f"  {LATENCY_MARK} on screen (from spawn)"
+            print(f"{name:<46} {case.median_mark() * 1000:8.1f} {'-':>8} {'-':>7}"
+                  f"  {len(case.marks)}")  # fmt: skip
     shown = ", ".join(f"{d * 1000:.2f}" for d in sorted(delays))
     print(f"first content byte -> stdout, ms (sorted): {shown}")
 
@@ -587,9 +654,11 @@ def main() -> int:
             for case in cases:
                 if round_ == 0 and not case.warm_up:
                     continue  # round 0 warms the page cache and the history db
-                sample = run_case(case, env)
+                sample, mark = run_case(case, env)
                 if round_:
                     case.samples.append(sample)
+                    if mark is not None:
+                        case.marks.append(mark)
             if round_:
                 delays.append(first_byte_delay(server, atdak, env))
             print(f"round {round_}/{rounds} done", file=sys.stderr, flush=True)
