@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -100,6 +101,7 @@ def _stream_answer(
         extra_body=request.extra_body,
         **request.params,
     )
+    batch = _ReadBatch(renderer) if renderer is not None else None
     with stream:
         try:
             for chunk in stream:
@@ -107,14 +109,47 @@ def _stream_answer(
                     if choice.index != 0:
                         continue
                     result.chunks += bool(choice.delta.content)
-                    if renderer is not None:
-                        _show(renderer, choice.delta.reasoning_content, choice.delta.content)
-                if renderer is not None and not stream.more_ready:
-                    renderer.flush()
+                    if batch is not None:
+                        batch.add(choice.delta.reasoning_content, choice.delta.content)
+                if batch is not None and not stream.more_ready:
+                    batch.flush()
+        except BaseException:
+            if batch is not None:
+                with suppress(Exception):  # what came before the failure is shown
+                    batch.push()
+            raise
         finally:
             result.text, result.reasoning = stream.text, stream.reasoning
             result.finish_reason, result.usage = stream.finish_reason, stream.usage
+    if batch is not None:
+        batch.push()
     result.assemble = stream.to_completion
+
+
+class _ReadBatch:
+    """Feeds the renderer once per network read: the deltas of one read, joined, cost one
+    renderer call instead of one per token (20 000 for a long answer arriving at once)."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self._renderer = renderer
+        self._content: list[str] = []
+
+    def add(self, reasoning: str, content: str) -> None:
+        if reasoning:
+            self.push()  # in the order they came
+            self._renderer.feed_reasoning(reasoning)
+        if content:
+            self._content.append(content)
+
+    def push(self) -> None:
+        if self._content:
+            text = "".join(self._content)
+            self._content.clear()
+            self._renderer.feed(text)
+
+    def flush(self) -> None:
+        self.push()
+        self._renderer.flush()
 
 
 def _show(renderer: Renderer, reasoning: str, content: str) -> None:
