@@ -26,9 +26,10 @@ class PlainRenderer:
         if not text:
             return
         self._close_reasoning()
-        out = self._terminal.stdout
-        out.write(text)
+        # Noted first: with an unbuffered stdout a signal can interrupt us as soon as the text
+        # is out, and the answer must still end on a fresh line.
         self._last_char = text[-1]
+        self._terminal.stdout.write(text)
 
     def flush(self) -> None:
         self._terminal.stdout.flush()
