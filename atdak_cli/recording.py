@@ -99,6 +99,12 @@ class HistoryRecorder:
                 lambda store: store.drop_after_last_question(conversation_id, with_question=True)
             )
 
+    def system(self, content: str | None) -> None:
+        """The system prompt changed (``/system``, ``/role``): the stored conversation follows."""
+        conversation_id = self.conversation_id
+        if conversation_id is not None:
+            self._guarded(lambda store: store.set_system_prompt(conversation_id, content))
+
     def _save_answer(self, store: HistoryStore, request: TurnRequest, result: TurnResult) -> None:
         if self._answer_id is None:
             return

@@ -86,6 +86,13 @@ class ChatState:
             )
         return self._recorder
 
+    def set_system(self, system: str | None) -> None:
+        """A new system prompt for the next requests, and in the stored conversation."""
+        self.conversation.system = system
+        recorder = self.recorder()
+        if recorder is not None:
+            recorder.system(system)
+
     def after_turn(self) -> None:
         if self._recorder is not None:
             self.conversation_id = self._recorder.conversation_id
@@ -201,7 +208,7 @@ def _model(state: ChatState, arg: str) -> Action:
 @command("/system [TEXT|-]", "show the system prompt, set it to TEXT, or remove it (-)")
 def _system(state: ChatState, arg: str) -> Action:
     if arg:
-        state.conversation.system = None if arg == "-" else arg
+        state.set_system(None if arg == "-" else arg)
     system = state.conversation.system
     state.say(f"system prompt: {system}" if system else "no system prompt")
     return None
@@ -220,7 +227,7 @@ def _role(state: ChatState, arg: str) -> Action:
     known = {k: v for k, v in values.items() if k in ("model", *SAMPLING)}
     state.settings = with_flags(settings, role=name, **known)
     if isinstance(system, str):
-        state.conversation.system = system
+        state.set_system(system)
     state.say(f"role {name}: " + ", ".join(f"{k} = {v}" for k, v in known.items()))
     return None
 

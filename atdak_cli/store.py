@@ -517,6 +517,35 @@ class HistoryStore:
             )
         return cursor.rowcount
 
+    def set_system_prompt(self, conversation_id: int, content: str | None) -> None:
+        """Make ``content`` the conversation's system message, first in it (None: remove it),
+        so that ``--continue`` sends the prompt the conversation has now."""
+        now = self._now()
+        with self._saving():
+            row = self._conn.execute(
+                "SELECT id FROM messages WHERE conversation_id = ? AND role = 'system'"
+                " ORDER BY position LIMIT 1",
+                (conversation_id,),
+            ).fetchone()
+            if row is not None and content:
+                self._conn.execute(
+                    "UPDATE messages SET content = ?, updated_at = ? WHERE id = ?",
+                    (content, now, row[0]),
+                )
+                self._index(row[0], content, replace=True)
+            elif row is not None:
+                self._conn.execute("DELETE FROM messages_fts WHERE rowid = ?", (row[0],))
+                self._conn.execute("DELETE FROM messages WHERE id = ?", (row[0],))
+            elif content:
+                cursor = self._conn.execute(
+                    "INSERT INTO messages (conversation_id, position, role, content, created_at,"
+                    " updated_at) VALUES (?, (SELECT coalesce(min(position) - 1, 0) FROM messages"
+                    " WHERE conversation_id = ?), 'system', ?, ?, ?)",
+                    (conversation_id, conversation_id, content, now, now),
+                )
+                self._index(_rowid(cursor), content, replace=False)
+            self._touch(conversation_id, now, title="")
+
     def delete_conversation(self, conversation_id: int) -> bool:
         """Delete a conversation and its messages; False if there was none with that ID."""
         with self._saving():

@@ -342,9 +342,7 @@ def test_settings_commands_change_the_next_request(start, api: FakeAPIServer) ->
     assert chat.finish() == 0
 
 
-def test_conversation_commands_undo_retry_clear(
-    start, api: FakeAPIServer, tmp_path: Path
-) -> None:
+def test_conversation_commands_undo_retry_clear(start, api: FakeAPIServer, tmp_path: Path) -> None:
     chat = start()
     chat.ask("one")
     chat.ask("two")
@@ -499,6 +497,22 @@ def test_piped_stdin_makes_each_line_a_turn(api: FakeAPIServer, key_env: str) ->
     assert [m["content"] for m in sent_messages(api)] == ["second", "echo: second", "third"]
 
 
+def test_a_changed_system_prompt_is_what_continue_sends(api: FakeAPIServer, key_env: str) -> None:
+    done = run_atdak("chat", "--base-url", api.base_url, input="first\n/system Be brief.\nsecond\n")
+    assert done.returncode == 0, done.stderr
+    assert sent_messages(api)[0] == {"role": "system", "content": "Be brief."}
+    again = run_atdak("chat", "--base-url", api.base_url, "--continue", input="third\n")
+    assert again.returncode == 0, again.stderr
+    assert [m["content"] for m in sent_messages(api)] == [
+        "Be brief.", "first", "echo: first", "second", "echo: second", "third",
+    ]  # fmt: skip
+    removed = run_atdak(
+        "chat", "--base-url", api.base_url, "--continue", input="/system -\nfourth\n"
+    )
+    assert removed.returncode == 0, removed.stderr
+    assert sent_messages(api)[0] == {"role": "user", "content": "first"}
+
+
 def test_piped_chat_does_not_import_prompt_toolkit(api: FakeAPIServer, key_env: str) -> None:
     done = subprocess.run(
         [
@@ -564,9 +578,7 @@ def test_a_missing_key_is_reported_before_the_prompt(api: FakeAPIServer) -> None
     assert api.requests == []
 
 
-def test_keys_typed_during_an_answer_wait_for_the_next_prompt(
-    start, api: FakeAPIServer
-) -> None:
+def test_keys_typed_during_an_answer_wait_for_the_next_prompt(start, api: FakeAPIServer) -> None:
     api.enqueue(stream([f"word{n} " for n in range(12)], delay=0.05))
     chat = start()
     chat.wait_prompt()

@@ -92,6 +92,22 @@ def test_drop_after_last_question_for_retry_and_undo(store: HistoryStore) -> Non
     assert store.drop_after_last_question(cid + 1, with_question=True) == 0
 
 
+def test_set_system_prompt_adds_replaces_and_removes_it_first(store: HistoryStore) -> None:
+    cid = exchange(store, "question", "answer")
+
+    def roles() -> list[tuple[str, str]]:
+        return [(m.role, m.content) for m in store.get_conversation(cid).messages]
+
+    store.set_system_prompt(cid, "Be brief.")
+    assert roles()[0] == ("system", "Be brief.")
+    store.set_system_prompt(cid, "Be kind.")
+    assert roles() == [("system", "Be kind."), ("user", "question"), ("assistant", "answer")]
+    assert [hit.role for hit in store.search("kind")] == ["system"]
+    assert store.search("brief") == []
+    store.set_system_prompt(cid, None)
+    assert roles() == [("user", "question"), ("assistant", "answer")]
+
+
 def test_round_trip_keeps_every_field(store: HistoryStore) -> None:
     cid = store.start_conversation(model="gpt-x", profile="work", host="api.example.com")
     store.add_message(cid, role="system", content="Be brief.")
