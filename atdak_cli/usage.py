@@ -27,14 +27,28 @@ class Tokens:
         return self.prompt + self.completion
 
 
+# OpenAI's chat format adds about this many tokens per message, and to prime the reply.
+PER_MESSAGE, PER_REPLY = 4, 3
+
+
 def tokens_of(request: TurnRequest, result: TurnResult) -> Tokens:
-    """The server's counts, or an estimate: one token per streamed content chunk (servers send
-    about one each) and ~4 characters a token for the prompt."""
+    """The server's counts, or an estimate (no tokenizer is loaded for this): the prompt's
+    text plus the chat format's overhead; for the answer, its streamed chunks (most servers
+    send one token each), unless they are far fewer than its text makes (llama.cpp sends
+    several tokens a chunk)."""
     if result.usage is not None:
         return Tokens(result.usage.prompt_tokens, result.usage.completion_tokens)
-    prompt_chars = sum(len(m["content"]) for m in request.messages)
-    completion = result.chunks or max(len(result.text) // 4, 1 if result.text else 0)
-    return Tokens(prompt_chars // 4 + 1, completion, estimated=True)
+    prompt = sum(typical_tokens(m["content"]) + PER_MESSAGE for m in request.messages)
+    from_text = typical_tokens(result.text)
+    completion = result.chunks if result.chunks * 2 > from_text else from_text
+    return Tokens(prompt + PER_REPLY, completion, estimated=True)
+
+
+def typical_tokens(text: str) -> int:
+    """About how many tokens ``text`` makes: ~4 characters a token for ASCII (English, code),
+    one a token for other characters (a CJK character is one or two tokens)."""
+    ascii_chars = len(text.encode("ascii", "ignore"))
+    return -(-ascii_chars // 4) + len(text) - ascii_chars
 
 
 def cost(prices: Mapping[str, Any], model: str, tokens: Tokens) -> float | None:

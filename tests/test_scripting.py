@@ -109,9 +109,7 @@ def test_code_blocks_follow_commonmark_fences() -> None:
     assert code_blocks(text) == ["```inner```\n```\n", "unclosed\n"]
 
 
-def test_usage_with_price_table_shows_cost(
-    api: FakeAPIServer, key_env: str, config: Path
-) -> None:
+def test_usage_with_price_table_shows_cost(api: FakeAPIServer, key_env: str, config: Path) -> None:
     api.enqueue(stream(["a"], usage={"prompt_tokens": 1000, "completion_tokens": 500}))
     result = run_atdak("complete", "--base-url", api.base_url, "--usage", "q")
     line = result.stderr.decode()
@@ -138,3 +136,20 @@ def test_usage_report_sums_history_by_day_and_model(
     assert rows[0]["model"] == "atdak-gpt-4"
     assert (rows[0]["answers"], rows[0]["total_tokens"]) == (2, 30)
     assert rows[0]["cost"] == pytest.approx((20 * 2 + 10 * 8) / 1e6)
+
+
+def test_estimated_usage_counts_cjk_and_the_chat_format() -> None:
+    from atdak_cli.turn import TurnRequest, TurnResult
+    from atdak_cli.usage import tokens_of, typical_tokens
+
+    assert typical_tokens("") == 0
+    assert typical_tokens("abcdefgh") == 2
+    assert typical_tokens("数据库") == 3  # ~4 chars a token would say 1
+    request = TurnRequest(
+        model="m", messages=[{"role": "user", "content": "数据库是什么"}], params={}
+    )
+    several_a_chunk = TurnResult(text="A database is an organised collection of data.", chunks=3)
+    tokens = tokens_of(request, several_a_chunk)
+    assert (tokens.prompt, tokens.completion, tokens.estimated) == (6 + 4 + 3, 12, True)
+    one_a_chunk = TurnResult(text="A database is an organised collection of data.", chunks=9)
+    assert tokens_of(request, one_a_chunk).completion == 9
