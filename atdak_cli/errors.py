@@ -136,6 +136,12 @@ def _hint(exc: BaseException) -> str | None:
         return "the account's quota is used up: check your plan and billing"
     if isinstance(exc, api.APIError) and exc.code == "context_length_exceeded":
         return "send less, or pick a model with a longer context (atdak models)"
+    if isinstance(exc, api.IncompleteStreamError) and exc.reason == "eof" and not exc.partial:
+        # e.g. llama_cpp.server, which fails inside its stream on a prompt too long for it
+        return (
+            "the server failed on its side (see its log); a prompt longer than the model's"
+            " context is a common cause"
+        )
     return HINTS.get(status_for(exc))
 
 

@@ -204,6 +204,11 @@ ERRORS: dict[str, Fault] = {
         "ended before the model finished",
         b"Hello\n",
     ),
+    "empty-200-stream": Fault(
+        lambda: stream([], finish_reason=None, done=False, role_first=False),
+        9,
+        "without sending any of the answer — the server failed on its side",
+    ),
     "invalid-json-chunk": Fault(
         lambda: sse(chunk("Hel"), chunk("lo"), 'data: {"choices": [', finish(), DONE),
         9,

@@ -149,7 +149,9 @@ class Stream:
             return
         if self.finish_reason is None:
             raise IncompleteStreamError(
-                "the stream ended before the model finished",
+                "the stream ended before the model finished"
+                if self._first is not None
+                else "the server ended the stream without sending any of the answer",
                 partial=self.text,
                 request=self.response.request,
             )
