@@ -120,13 +120,11 @@ class Conversation:
 
     def to_markdown(self, *, model: str | None = None) -> str:
         """The conversation as a Markdown document (``/save``)."""
-        title = f"# Conversation with {model}" if model else "# Conversation"
-        parts = [title]
-        if self.system:
-            parts.append(f"## System\n\n{self.system}")
-        for message in self.messages:
-            heading = "User" if message.role == "user" else "Assistant"
-            if message.status != "complete":
-                heading += f" ({message.status})"
-            parts.append(f"## {heading}\n\n{message.content.strip()}")
-        return "\n\n".join(parts) + "\n"
+        from atdak_cli.markdown_export import conversation_markdown
+
+        messages: list[tuple[str, str, str]] = (
+            [("system", self.system, "complete")] if self.system else []
+        )
+        messages += [(m.role, m.content, m.status) for m in self.messages]
+        title = f"Conversation with {model}" if model else "Conversation"
+        return conversation_markdown(title, messages)

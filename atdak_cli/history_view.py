@@ -114,16 +114,18 @@ def export(path: Path, terminal: Terminal, conversation_id: int | None, *, fmt: 
 
 def to_markdown(conversation: Conversation) -> str:
     """The conversation as a Markdown document: a heading per message."""
-    title = conversation.title or "(untitled)"
-    parts = [f"# {title}\n\n_#{conversation.id} · {conversation.model} · "
-             f"{conversation.created.astimezone():%Y-%m-%d %H:%M}_\n"]  # fmt: skip
-    for message in conversation.messages:
-        note = "" if message.status == "complete" else f" ({message.status})"
-        parts.append(f"## {message.role}{note}\n\n{message.content.rstrip()}\n")
+    from atdak_cli.markdown_export import conversation_markdown
+
+    byline = (
+        f"#{conversation.id} · {conversation.model} · "
+        f"{conversation.created.astimezone():%Y-%m-%d %H:%M}"
+    )
     prompt, completion = _usage_sum(conversation)
-    if prompt or completion:
-        parts.append(f"_tokens: {prompt} prompt + {completion} completion_\n")
-    return "\n".join(parts)
+    footer = f"tokens: {prompt} prompt + {completion} completion" if prompt or completion else ""
+    messages = [(m.role, m.content, m.status) for m in conversation.messages]
+    return conversation_markdown(
+        conversation.title or "(untitled)", messages, byline=byline, footer=footer
+    )
 
 
 def _usage_sum(conversation: Conversation) -> tuple[int, int]:

@@ -110,7 +110,7 @@ def test_history_list_show_search_export(api: FakeAPIServer, key_env: str) -> No
     listing = run_atdak("history", "list").stdout.decode()
     assert "春天的诗" in listing.splitlines()[1] and "retry backoff" in listing
     shown = run_atdak("history", "show").stdout.decode()
-    assert "## user" in shown and "echo: 春天的诗" in shown
+    assert "## User" in shown and "echo: 春天的诗" in shown
     found = run_atdak("history", "search", "backoff").stdout.decode()
     assert "«backoff»" in found
     exported = run_atdak("history", "export").stdout.decode().splitlines()
