@@ -31,6 +31,17 @@ def long_answer(paragraphs: int) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def spawn_complete(api: FakeAPIServer, **env: str) -> pexpect.spawn:
+    """``atdak complete hi`` on a 24x80 pseudo-terminal (an xterm unless ``env`` says)."""
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "atdak_cli", "complete", "--base-url", api.base_url, "hi"],
+        env={**os.environ, "TERM": "xterm-256color", **env},
+        dimensions=(ROWS, COLUMNS),
+        cwd=str(REPO),
+    )
+
+
 def screen_lines(data: bytes) -> list[str]:
     screen = pyte.HistoryScreen(COLUMNS, ROWS, history=10_000, ratio=0.5)
     pyte.ByteStream(screen).feed(data)
@@ -44,13 +55,7 @@ def test_long_markdown_answer_shows_every_line_once_in_order(
     text = long_answer(120)
     deltas = [text[i : i + 5] for i in range(0, len(text), 5)]
     api.enqueue(stream(deltas, delay=0.001))
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "atdak_cli", "complete", "--base-url", api.base_url, "hi"],
-        env={**os.environ, "TERM": "xterm-256color"},
-        dimensions=(ROWS, COLUMNS),
-        cwd=str(REPO),
-    )
+    child = spawn_complete(api)
     output = child.read()  # until the process closes the terminal
     child.close()
     assert child.exitstatus == 0, output[-500:]
@@ -71,13 +76,7 @@ def test_long_markdown_answer_shows_every_line_once_in_order(
 
 def test_dumb_terminal_without_colour_gets_plain_text(api: FakeAPIServer, key_env: str) -> None:
     api.enqueue(stream(["# Title\n\n", "some *text*\n"]))
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "atdak_cli", "complete", "--base-url", api.base_url, "hi"],
-        env={**os.environ, "TERM": "dumb", "NO_COLOR": "1"},
-        dimensions=(ROWS, COLUMNS),
-        cwd=str(REPO),
-    )
+    child = spawn_complete(api, TERM="dumb", NO_COLOR="1")
     output = child.read()
     child.close()
     assert child.exitstatus == 0
@@ -88,13 +87,7 @@ def test_keys_typed_during_the_answer_are_not_echoed_into_it(
     api: FakeAPIServer, key_env: str
 ) -> None:
     api.enqueue(stream([f"word{n} " for n in range(12)], delay=0.05))
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "atdak_cli", "complete", "--base-url", api.base_url, "hi"],
-        env={**os.environ, "TERM": "xterm-256color"},
-        dimensions=(ROWS, COLUMNS),
-        cwd=str(REPO),
-    )
+    child = spawn_complete(api)
     child.expect("word1 ")
     child.send("zzz")  # a person typing while the answer streams
     output = child.before + child.after + child.read()
