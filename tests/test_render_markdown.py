@@ -20,7 +20,9 @@ from wcwidth import wcswidth
 from atdak_cli.render import make_renderer
 from atdak_cli.render.markdown import (
     SHOW_CURSOR,
+    BlockPainter,
     ColorName,
+    Kind,
     MarkdownRenderer,
     _rows_after_resize,
     render_answer,
@@ -514,3 +516,34 @@ def test_plain_renderer_sends_reasoning_to_a_terminal_stderr_only() -> None:
     renderer.feed("answer")
     renderer.abort()
     assert (out.getvalue(), err.getvalue()) == ("answer\n", "thinking\n")
+
+
+TABLES = [
+    "| step | cost | note |\n|------|------|------|\n| start-up | 30 ms | imports |\n"
+    "| first token | 1 ms | parse and **write** |",
+    "| 名称 | 说明 |\n|:--|--:|\n| 配置 | 在启动时加载 🚀 |\n"
+    "| `code` | ~~old~~ [docs](https://e.com) |",
+    "| left | center | right |\n|:-----|:------:|------:|\n| 1 | 2 | 3 |\n"
+    "| longer text | mid | r |",
+    "| only a header |\n|---|",
+    "| a | b |\n|---|---|\n| | empty first |",
+    "| too wide " + "x" * 50 + " | for the screen " + "y" * 30 + " |\n|---|---|\n| a | b |",
+    "- a list holding a table:\n\n  | a | b |\n  |---|---|\n  | 1 | 2 |",
+    "> | quoted | table |\n> |---|---|\n> | 1 | 2 |",
+]
+
+
+@pytest.mark.parametrize("table", TABLES)
+@pytest.mark.parametrize("width", [80, 30])
+def test_tables_are_laid_out_as_rich_lays_them_out(
+    table: str, width: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Our table skips rich's Table engine when every cell fits; what shows must not change.
+    from rich.markdown import Markdown
+
+    from atdak_cli.render.markdown import _BlockMarkdown
+
+    ours = BlockPainter(color_system=None).lines(Kind.ANSWER, table, width)
+    monkeypatch.setattr(_BlockMarkdown, "elements", dict(Markdown.elements))  # rich's own
+    theirs = BlockPainter(color_system=None).lines(Kind.ANSWER, table, width)
+    assert [line.ansi for line in ours] == [line.ansi for line in theirs]

@@ -28,12 +28,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from markdown_it import MarkdownIt
 from rich.color import ColorSystem
-from rich.console import Console, ConsoleOptions, RenderableType
-from rich.markdown import Markdown
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.markdown import Markdown, MarkdownElement, TableElement
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -41,11 +41,63 @@ from rich.text import Text
 from atdak_cli.render.blocks import BlockSplitter, live_window, split_blocks
 
 
+class _TableElement(TableElement):
+    """rich's Markdown table, laid out directly when every cell fits on one line at its
+    natural width: rich's Table measures and renders each cell through several passes
+    (1.1 ms a table against 0.5 ms; tables were a third of rendering speed.py's long
+    answer). The layout is
+    rich's own (SIMPLE box: one space of edge, two between columns, a rule under the
+    header); anything else (a table too wide, a cell of several lines) is left to rich."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        rows = self._rows()
+        widths = _column_widths(rows)
+        inner = sum(widths) + 2 * (len(widths) - 1) if widths else 0
+        if not widths or inner + 2 > options.max_width:
+            yield from super().__rich_console__(console, options)
+            return
+        header = console.get_style("markdown.table.header")
+        has_header = bool(self.header and self.header.row)
+        yield Text("")  # the box's top edge, blank
+        for index, row in enumerate(rows):
+            line = Text(" ", no_wrap=True, overflow="ignore")
+            for column, (content, width) in enumerate(zip(row, widths, strict=True)):
+                cell = content.copy()
+                if index == 0 and has_header:
+                    cell.stylize(header)
+                cell.align(_ALIGN.get(cell.justify or "", "left"), width)
+                line.append_text(Text("  ") + cell if column else cell)
+            yield line
+            if index == 0 and has_header:
+                yield Text(" " + "─" * inner, style="markdown.table.border", no_wrap=True)
+        yield Text("")  # and its bottom edge
+
+    def _rows(self) -> list[list[Text]]:
+        rows = [self.header.row] if self.header and self.header.row else []
+        rows += self.body.rows if self.body else []
+        return [[cell.content for cell in row.cells] for row in rows]
+
+
+_ALIGN: dict[str, Literal["center", "right"]] = {"center": "center", "right": "right"}
+
+
+def _column_widths(rows: list[list[Text]]) -> list[int]:
+    """Each column's width, or none when the table is not a plain grid of one-line cells."""
+    count = len(rows[0]) if rows else 0
+    if not count or any(len(row) != count or any("\n" in c.plain for c in row) for row in rows):
+        return []
+    return [max(row[column].cell_len for row in rows) for column in range(count)]
+
+
 class _BlockMarkdown(Markdown):
     """rich's Markdown with one shared parser. rich builds a MarkdownIt per instance
     (~0.35 ms, 12% of rendering a long answer) and we make one per block and per redraw."""
 
     _parser = MarkdownIt().enable("strikethrough").enable("table")
+    elements: ClassVar[dict[str, type[MarkdownElement]]] = {
+        **Markdown.elements,
+        "table_open": _TableElement,
+    }
 
     def __init__(self, markup: str, *, code_theme: str) -> None:
         # The attributes rich's own __init__ sets, without its parser.
