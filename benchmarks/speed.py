@@ -54,7 +54,9 @@ issue's author published for llm (554 ms) as a note.
 atdak runs as the console script next to this interpreter (as a user runs it), with its config
 and history in a temporary directory: history is saved, as by default. PYTHONDONTWRITEBYTECODE
 and PYTHONUNBUFFERED are removed from the children's environment (a user has neither).
-Exits 1 if a goal is missed (the table of goals is printed last).
+Exits 1 if a goal of the speed issue is missed (the table of goals is printed last). Notes are
+not goals: comparisons the issue sets no limit for, and the history issue's aim for the cost of
+logging an exchange (5 ms), which is shown against its aim but set and judged there.
 
 ``--atdak "CMD"`` measures another build, e.g. a scratch copy:
 ``PYTHONPATH=/tmp/copy python benchmarks/speed.py --atdak "python -m atdak_cli"``.
@@ -580,9 +582,10 @@ def goals(
         Goal("one 4 MB delta: extra peak RSS / delta size", big_extra / BIG_DELTA, 10.0),
         Goal("first content byte -> stdout (pipe), median", statistics.median(delays) * 1000,
              1.0, " ms"),
-        Goal("history logging per exchange (complete - --no-history)", 1000 * paired_difference(
+        # The history issue's aim, not one of this issue's goals: reported, not failed on.
+        Goal("history logging per exchange (history issue's aim)", 1000 * paired_difference(
             by_name[short], by_name["atdak complete, 10 tokens, pipe, --no-history"]), 5.0,
-             " ms"),
+             " ms", note_only=True),
         Goal("chat to a usable prompt / python -c 'import prompt_toolkit'", wall(
             "atdak chat, to a usable prompt (pty)") / wall("python -c 'import prompt_toolkit'"),
              2.0),
@@ -609,7 +612,11 @@ def print_goals(results: list[Goal]) -> bool:
     print(f"\n{'goal':<62} {'value':>9} {'limit':>8}  verdict")
     ok = True
     for goal in results:
-        verdict = "note" if goal.note_only else ("ok" if goal.met else "MISSED")
+        if goal.note_only:  # an aim reported here but set elsewhere: said, not failed
+            over = goal.limit is not None and goal.value is not None and not goal.met
+            verdict = "note: over its aim" if over else "note"
+        else:
+            verdict = "ok" if goal.met else "MISSED"
         if not goal.note_only and not goal.met:
             ok = False
         unit = goal.unit.strip() or "x"
