@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +17,15 @@ from tls_server import make_certificate, serve_https
 # A unique fake key: the secrets canary searches every output and file for it.
 CANARY_KEY = "sk-canary-7f3a9c1e5b2d4680aa11bb22cc33dd44"
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True, scope="session")
+def interruptible_children() -> None:
+    """The processes under test get Ctrl-C as from a terminal. A suite started in the
+    background of a script has SIGINT ignored, and an ignored signal is inherited through
+    exec: the signal tests would then wait for an interrupt that never comes."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
