@@ -44,7 +44,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -54,7 +53,15 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from atdak_cli.config import RANGES
-from atdak_cli.errors import HINTS, AppError, ExitStatus, UnusableAnswerError, UsageError
+from atdak_cli.errors import (
+    HINTS,
+    AppError,
+    ExitStatus,
+    UnusableAnswerError,
+    UsageError,
+    is_local_io_error,
+)
+from atdak_cli.files import replace_file
 
 if TYPE_CHECKING:
     from atdak_cli.client import AtdakClient, ChatCompletion
@@ -315,19 +322,13 @@ def rewrite(path: Path, records: Mapping[int, Record]) -> None:
         mode = path.stat().st_mode & 0o777
     except OSError:
         mode = 0o600
+    lines = (_dumps(records[i]) + "\n" for i in sorted(records))
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        replace_file(path, lines, mode=mode)
     except OSError as exc:
+        if is_local_io_error(exc):  # a full disk, say: reported as any failed write is
+            raise
         raise UsageError(f"cannot write {path} ({exc.strerror or exc})") from None
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.writelines(_dumps(records[i]) + "\n" for i in sorted(records))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _dumps(record: Record) -> str:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import stat
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +12,7 @@ from typing import TYPE_CHECKING
 from atdak_cli.client._redact import mask_key as mask_key
 from atdak_cli.client._redact import redact_key
 from atdak_cli.errors import BadKeyError, UsageError
+from atdak_cli.files import replace_file
 
 if TYPE_CHECKING:
     from atdak_cli.terminal import Terminal
@@ -91,18 +89,9 @@ def remove_key(path: Path, profile: str | None) -> bool:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write atomically with mode 0600 (a temp file made 0600 by mkstemp, then renamed)."""
+    """Write atomically with mode 0600 from the file's creation."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    replace_file(path, [text], mode=0o600)
 
 
 def is_readable_by_others(path: Path) -> bool:
