@@ -148,6 +148,25 @@ def test_models_json(api: FakeAPIServer, key_env: str) -> None:
     assert {m["id"]: m["context_length"] for m in data}["atdak-llama-70b"] == 32000
 
 
+@pytest.mark.parametrize("as_json", [False, True])
+def test_models_without_a_key_shows_the_catalogue_and_the_local_model(as_json: bool) -> None:
+    from atdak_cli.local.model import is_available
+
+    result = run_atdak("models", *(["--json"] if as_json else []))  # default remote base URL
+    assert result.returncode == 0, result.stderr
+    stderr = result.stderr.decode()
+    assert stderr.count("\n") == 1 and "needs an API key" in stderr and "atdak login" in stderr
+    assert "error" not in stderr
+    out = result.stdout.decode()
+    ids = (
+        [m["id"] for m in json.loads(out)]
+        if as_json
+        else [r.split()[0] for r in out.splitlines()[1:]]
+    )
+    catalogue = ["atdak-gpt-4", "atdak-gpt-4-mini", "atdak-claude-3", "atdak-llama-70b"]
+    assert ids == catalogue + (["local"] if is_available() else [])
+
+
 def test_models_falls_back_to_catalogue_on_404(api: FakeAPIServer, key_env: str) -> None:
     from api_server import not_found
 
