@@ -48,6 +48,13 @@ NOW = {"Retry-After": "0"}  # retries in a real process must not really wait
 HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body>" + b"<p>nginx</p>" * 500
 
 
+WEATHER = ("get_weather", '{"city": "Paris"}')
+
+
+def tool_call_stream() -> Reply:
+    return stream([], tool_calls=[WEATHER], finish_reason="tool_calls")
+
+
 def truncated_chunk() -> Reply:
     head = {"Content-Type": "text/event-stream", "Transfer-Encoding": "chunked"}
     first = events_text([chunk("", role="assistant"), chunk("Hel"), chunk("lo")])
@@ -239,6 +246,26 @@ ERRORS: dict[str, Fault] = {
         "ctx full",
         b"Hello\n",
     ),
+    "error-field-llama.cpp-legacy": Fault(
+        lambda: stream_error_event(
+            ["Hel", "lo"], {"code": 500, "message": "ctx full"}, wrap=False, field_name="error"
+        ),
+        6,
+        "mid-answer: ctx full",
+        b"Hello\n",
+    ),
+    # -- tool calls nobody asked for: never an empty success (until tools are supported)
+    "tool-call-stream": Fault(lambda: tool_call_stream(), 4, "call get_weather", requests=1),
+    "tool-call-json": Fault(lambda: tool_call_stream(), 4, "call get_weather", args=("--json",)),
+    "tool-call-no-stream": Fault(
+        lambda: json_completion(None, tool_calls=[WEATHER], finish_reason="tool_calls"),
+        4,
+        "call get_weather",
+        args=("--no-stream",),
+    ),
+    "tool-calls-finish-only": Fault(
+        lambda: stream([], finish_reason="tool_calls"), 4, "asked to call a tool"
+    ),
     # -- the same faults on a non-streamed request
     "no-stream-stall": Fault(lambda: stall(10), 8, "timed out", args=("--no-stream",)),
     "no-stream-truncated-json": Fault(
@@ -407,6 +434,21 @@ def test_first_content_deadline_is_separate_from_the_total(
     assert_one_error_line(result.stderr, "no answer within 0.3 s")
 
 
+def test_thinking_via_delta_reasoning_is_content_for_the_first_content_deadline(
+    api: FakeAPIServer, key_env: str, tmp_path: Any
+) -> None:
+    # vLLM, Ollama's /v1 and OpenRouter think in `delta.reasoning`: 1.5 s of it against a
+    # first-content deadline of 0.5 s is a healthy model, not a timeout (exit 8 before).
+    config = tmp_path / "config" / "config.toml"
+    config.parent.mkdir()
+    config.write_text("first_content_timeout = 0.5\ntimeout = 20\n")
+    thoughts = ["let ", "me ", "think ", "it ", "over"]
+    api.set_default(stream(["42"], reasoning=thoughts, reasoning_field="reasoning", delay=0.3))
+    result = run_atdak("complete", "--base-url", api.base_url, "hi")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"42\n"
+
+
 # ---------------------------------------------------------------- answers that are fine
 
 
@@ -454,6 +496,10 @@ ANSWERS: dict[str, tuple[Callable[[], Reply], bytes]] = {
         "你好 👋\n".encode(),
     ),
     "4-MB-delta": (lambda: stream(["z" * 4_000_000]), b"z" * 4_000_000 + b"\n"),
+    "huge-retry-and-id": (
+        lambda: stream(["ok"], extra_raw_events=["retry: " + "9" * 5000, "id: " + "7" * 5000]),
+        b"ok\n",
+    ),
 }
 
 
