@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 from api_server import (
+    Exchange,
     FakeAPIServer,
     Reply,
     broken_gzip,
@@ -447,6 +449,41 @@ def test_thinking_via_delta_reasoning_is_content_for_the_first_content_deadline(
     result = run_atdak("complete", "--base-url", api.base_url, "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"42\n"
+
+
+def test_cr_framed_token_reaches_the_pipe_before_the_servers_next_write(
+    api: FakeAPIServer, key_env: str
+) -> None:
+    """A server ending lines with CR alone: each token is printed when it arrives, not one
+    write late (the decoder used to hold a trailing CR back in case an LF followed)."""
+    printed = threading.Event()
+    waited: list[bool] = []
+
+    def send(ex: Exchange) -> None:
+        ex.start_chunked(200, "text/event-stream", None)
+        ex.write_chunk(
+            "".join(e + "\r\r" for e in [chunk("", role="assistant"), chunk("Hel")]).encode()
+        )
+        waited.append(printed.wait(10))  # written on only once "Hel" is on atdak's stdout
+        ex.write_chunk("".join(e + "\r\r" for e in [chunk("lo"), finish(), DONE]).encode())
+        ex.end_chunks()
+
+    api.set_default(Reply(send, "cr-gated"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "atdak_cli", "complete", "--base-url", api.base_url, "hi"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        first = os.read(proc.stdout.fileno(), 100)  # blocks until atdak prints something
+        printed.set()
+        out, err = proc.communicate(timeout=30)
+    finally:
+        _kill(proc)
+    assert first == b"Hel" and waited == [True], (first, waited)
+    assert (proc.returncode, first + out) == (0, b"Hello\n"), err
 
 
 # ---------------------------------------------------------------- answers that are fine
