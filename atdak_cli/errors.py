@@ -54,6 +54,20 @@ class UnusableAnswerError(AppError):
     status = ExitStatus.UNUSABLE
 
 
+class ToolCallError(AppError):
+    """The model asked to call a tool: atdak sends none and cannot run one yet, and an
+    empty answer must not pass for a success."""
+
+    status = ExitStatus.REJECTED
+
+    def __init__(self, names: list[str]) -> None:
+        wanted = ", ".join(names) if names else "a tool"
+        super().__init__(
+            f"the model asked to call {wanted} instead of answering; atdak does not run tools",
+            hint="ask so that no tool is needed, or turn off the server's tools for this model",
+        )
+
+
 class BadKeyError(AppError):
     """The key that was found cannot be used as it is."""
 

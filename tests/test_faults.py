@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 from api_server import (
+    Exchange,
     FakeAPIServer,
     Reply,
     broken_gzip,
@@ -47,6 +49,13 @@ from fault_replies import DONE, chunk, events_text, finish, sse
 
 NOW = {"Retry-After": "0"}  # retries in a real process must not really wait
 HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body>" + b"<p>nginx</p>" * 500
+
+
+WEATHER = ("get_weather", '{"city": "Paris"}')
+
+
+def tool_call_stream() -> Reply:
+    return stream([], tool_calls=[WEATHER], finish_reason="tool_calls")
 
 
 def truncated_chunk() -> Reply:
@@ -240,6 +249,26 @@ ERRORS: dict[str, Fault] = {
         "ctx full",
         b"Hello\n",
     ),
+    "error-field-llama.cpp-legacy": Fault(
+        lambda: stream_error_event(
+            ["Hel", "lo"], {"code": 500, "message": "ctx full"}, wrap=False, field_name="error"
+        ),
+        6,
+        "mid-answer: ctx full",
+        b"Hello\n",
+    ),
+    # -- tool calls nobody asked for: never an empty success (until tools are supported)
+    "tool-call-stream": Fault(lambda: tool_call_stream(), 4, "call get_weather", requests=1),
+    "tool-call-json": Fault(lambda: tool_call_stream(), 4, "call get_weather", args=("--json",)),
+    "tool-call-no-stream": Fault(
+        lambda: json_completion(None, tool_calls=[WEATHER], finish_reason="tool_calls"),
+        4,
+        "call get_weather",
+        args=("--no-stream",),
+    ),
+    "tool-calls-finish-only": Fault(
+        lambda: stream([], finish_reason="tool_calls"), 4, "asked to call a tool"
+    ),
     # -- the same faults on a non-streamed request
     "no-stream-stall": Fault(lambda: stall(10), 8, "timed out", args=("--no-stream",)),
     "no-stream-truncated-json": Fault(
@@ -408,6 +437,56 @@ def test_first_content_deadline_is_separate_from_the_total(
     assert_one_error_line(result.stderr, "no answer within 0.3 s")
 
 
+def test_thinking_via_delta_reasoning_is_content_for_the_first_content_deadline(
+    api: FakeAPIServer, key_env: str, tmp_path: Any
+) -> None:
+    # vLLM, Ollama's /v1 and OpenRouter think in `delta.reasoning`: 1.5 s of it against a
+    # first-content deadline of 0.5 s is a healthy model, not a timeout (exit 8 before).
+    config = tmp_path / "config" / "config.toml"
+    config.parent.mkdir()
+    config.write_text("first_content_timeout = 0.5\ntimeout = 20\n")
+    thoughts = ["let ", "me ", "think ", "it ", "over"]
+    api.set_default(stream(["42"], reasoning=thoughts, reasoning_field="reasoning", delay=0.3))
+    result = run_atdak("complete", "--base-url", api.base_url, "hi")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"42\n"
+
+
+def test_cr_framed_token_reaches_the_pipe_before_the_servers_next_write(
+    api: FakeAPIServer, key_env: str
+) -> None:
+    """A server ending lines with CR alone: each token is printed when it arrives, not one
+    write late (the decoder used to hold a trailing CR back in case an LF followed)."""
+    printed = threading.Event()
+    waited: list[bool] = []
+
+    def send(ex: Exchange) -> None:
+        ex.start_chunked(200, "text/event-stream", None)
+        ex.write_chunk(
+            "".join(e + "\r\r" for e in [chunk("", role="assistant"), chunk("Hel")]).encode()
+        )
+        waited.append(printed.wait(10))  # written on only once "Hel" is on atdak's stdout
+        ex.write_chunk("".join(e + "\r\r" for e in [chunk("lo"), finish(), DONE]).encode())
+        ex.end_chunks()
+
+    api.set_default(Reply(send, "cr-gated"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "atdak_cli", "complete", "--base-url", api.base_url, "hi"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        first = os.read(proc.stdout.fileno(), 100)  # blocks until atdak prints something
+        printed.set()
+        out, err = proc.communicate(timeout=30)
+    finally:
+        _kill(proc)
+    assert first == b"Hel" and waited == [True], (first, waited)
+    assert (proc.returncode, first + out) == (0, b"Hello\n"), err
+
+
 # ---------------------------------------------------------------- answers that are fine
 
 
@@ -455,6 +534,10 @@ ANSWERS: dict[str, tuple[Callable[[], Reply], bytes]] = {
         "你好 👋\n".encode(),
     ),
     "4-MB-delta": (lambda: stream(["z" * 4_000_000]), b"z" * 4_000_000 + b"\n"),
+    "huge-retry-and-id": (
+        lambda: stream(["ok"], extra_raw_events=["retry: " + "9" * 5000, "id: " + "7" * 5000]),
+        b"ok\n",
+    ),
 }
 
 
