@@ -699,7 +699,9 @@ def _usage_error(exc: Any) -> int:
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
     ctx = getattr(exc, "ctx", None)
     usage = f" — see `{ctx.command_path} --help`" if ctx is not None else ""
-    sys.stderr.write(f"atdak: error: {' '.join(message.split())}{usage}\n")
+    # click quotes what it refuses: a key typed as an argument (`atdak login sk-...`) or
+    # given to the wrong option must not be printed back.
+    sys.stderr.write(_redact(f"atdak: error: {' '.join(message.split())}{usage}") + "\n")
     return int(getattr(exc, "exit_code", ExitStatus.USAGE) or ExitStatus.USAGE)
 
 
@@ -709,26 +711,26 @@ def _report(exc: BaseException, *, debug: bool) -> int:
     status = status_for(exc)
     if status == ExitStatus.PIPE:
         return status
-    if status == ExitStatus.INTERNAL or debug:
+    if debug:
         import traceback
 
-        if debug:
-            traceback.print_exception(exc)
+        sys.stderr.write(_redact("".join(traceback.format_exception(exc))))
     if status in (ExitStatus.SIGINT, ExitStatus.SIGTERM):
         sys.stderr.write("\natdak: interrupted\n")
         return status
     line = one_line(exc)
     if status == ExitStatus.INTERNAL and not debug:
         line += " (a bug: please report it; rerun with --debug for details)"
-    sys.stderr.write(_redact_env_key(line) + "\n")
+    sys.stderr.write(_redact(line) + "\n")
     return status
 
 
-def _redact_env_key(text: str) -> str:
-    from atdak_cli.client._redact import redact_key
+def _redact(text: str) -> str:
+    """The keys in use masked, then any word that looks like a key (one typed by mistake)."""
+    from atdak_cli.client._redact import redact_key, redact_key_shaped
     from atdak_cli.secrets import redact_known
 
-    return redact_known(redact_key(text, os.environ.get("ATDAK_API_KEY")))
+    return redact_key_shaped(redact_known(redact_key(text, os.environ.get("ATDAK_API_KEY"))))
 
 
 def _sane_streams() -> None:

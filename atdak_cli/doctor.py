@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from atdak_cli import __version__, paths
+from atdak_cli.client._redact import redact_key_shaped
 from atdak_cli.errors import HINTS, AppError, ExitStatus, status_for
 
 if TYPE_CHECKING:
@@ -105,7 +106,8 @@ def format_result(result: CheckResult, *, color: bool) -> str:
     mark = {True: ("✓", _GREEN), False: ("✗", _RED), None: ("-", _DIM)}[result.ok]
     symbol = f"{mark[1]}{mark[0]}{_RESET}" if color else mark[0]
     text = f"{symbol} {result.name:<{_NAME_WIDTH}} {result.line}"
-    return text + (f" — {result.remedy}" if result.remedy and result.ok is False else "")
+    text += f" — {result.remedy}" if result.remedy and result.ok is False else ""
+    return redact_key_shaped(text)  # a key given as --profile or --base-url is not echoed
 
 
 # --- local checks ------------------------------------------------------------------------
