@@ -151,7 +151,11 @@ def one_line(exc: BaseException) -> str:
     hint = getattr(exc, "hint", None) or _hint(exc)
     if is_local_io_error(exc):
         assert isinstance(exc, OSError)
-        message = f"cannot write the output ({exc.strerror or exc})"
-        hint = "free some space, or send the output elsewhere"
+        if exc.filename:
+            message = f"cannot write {exc.filename} ({exc.strerror or exc})"
+            hint = "free some space, or check that its directory is writable"
+        else:
+            message = f"cannot write the output ({exc.strerror or exc})"
+            hint = "free some space, or send the output elsewhere"
     text = " ".join(str(message).split())
     return f"atdak: error: {text}" + (f" — {hint}" if hint else "")

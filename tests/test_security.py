@@ -24,7 +24,7 @@ from api_server import (
     stream,
     stream_error_event,
 )
-from conftest import CANARY_KEY, run_atdak
+from conftest import CANARY_KEY, read_only_command, readonly_mount_available, run_atdak
 from fault_replies import sse
 
 from atdak_cli import secrets
@@ -125,6 +125,54 @@ def test_config_show_is_quiet_about_a_private_key_file(tmp_path: Path) -> None:
     assert login(CANARY_KEY).returncode == 0
     result = run_atdak("config", "show")
     assert b"readable by others" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["complete", "chat", "models"])
+def test_every_run_that_reads_a_key_file_open_to_others_warns_once(
+    api: FakeAPIServer, tmp_path: Path, command: str
+) -> None:
+    """As ssh does for a private key: one line naming the file and the remedy (chat checks
+    its key before the first prompt and again when it connects: still one line)."""
+    assert login(CANARY_KEY).returncode == 0
+    keys = tmp_path / "config" / "keys.json"
+    keys.chmod(0o640)
+    args = [command, "--base-url", api.base_url, *(["hi"] if command == "complete" else [])]
+    result = run_atdak(*args, input="hi\n")
+    assert result.returncode == 0, result.stderr
+    warning = f"atdak: warning: {keys} is readable by others (mode 0640); run chmod 600 {keys}"
+    assert [line for line in result.stderr.decode().splitlines() if "readable" in line] == [
+        warning
+    ]
+    assert api.requests[-1].headers["authorization"] == f"Bearer {CANARY_KEY}"  # still sent
+
+
+def test_no_warning_when_the_key_file_is_private_or_not_read(
+    api: FakeAPIServer, tmp_path: Path
+) -> None:
+    assert login(CANARY_KEY).returncode == 0
+    private = run_atdak("complete", "--base-url", api.base_url, "hi")
+    (tmp_path / "config" / "keys.json").chmod(0o644)
+    from_env = run_atdak("complete", "--base-url", api.base_url, "hi", env={"ATDAK_API_KEY": "k"})
+    assert private.returncode == from_env.returncode == 0
+    assert private.stderr == from_env.stderr == b""
+
+
+@pytest.mark.skipif(not readonly_mount_available(), reason="needs unshare (mount namespace)")
+def test_login_into_a_read_only_config_dir_names_the_file_it_could_not_write(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config"
+    config.mkdir(mode=0o700)
+    argv = read_only_command(config, sys.executable, "-m", "atdak_cli", "login")
+    result = subprocess.run(argv, input=KEY + b"\n", capture_output=True, timeout=30, check=False)
+    keys = config / "keys.json"
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.decode() == (
+        f"atdak: error: cannot write {keys} (Read-only file system)"
+        " — make its directory writable, or point ATDAK_CONFIG_DIR elsewhere\n"
+    )
+    assert KEY not in result.stdout + result.stderr
+    assert list(config.iterdir()) == []
 
 
 # ---------------------------------------------------------------- the canary
