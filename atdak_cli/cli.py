@@ -23,7 +23,7 @@ EXIT_CODES = """\
 Exit codes:
   0 answer delivered          6 server error
   1 internal error (a bug)    7 network
-  2 usage or bad local input  8 timeout
+  2 usage or bad local input  8 timeout (also HTTP 408)
   3 authentication            9 unusable answer
   4 request rejected         10 answer delivered, history not saved
   5 rate limited or quota   130 Ctrl-C · 143 SIGTERM · 141 stdout closed"""

@@ -108,6 +108,8 @@ def is_local_io_error(exc: BaseException) -> bool:
 
 def _status_of_http(exc: object) -> ExitStatus:
     code: int = getattr(exc, "status_code", 0)
+    if code == 408:  # the server gave up waiting for the request: a timeout, not a rejection
+        return ExitStatus.TIMEOUT
     if code in (401, 403):
         return ExitStatus.AUTH
     if code == 429:
@@ -134,6 +136,10 @@ def _hint(exc: BaseException) -> str | None:
 
     if isinstance(exc, api.RateLimitError) and is_quota_error(exc):
         return "the account's quota is used up: check your plan and billing"
+    if isinstance(exc, api.APIStatusError) and exc.status_code == 408:
+        return "the server timed out waiting for the request; try again later"
+    if isinstance(exc, api.ProxyConnectionError):
+        return "check HTTPS_PROXY, HTTP_PROXY and ALL_PROXY, or add the host to NO_PROXY"
     if isinstance(exc, api.APIError) and exc.code == "context_length_exceeded":
         return "send less, or pick a model with a longer context (atdak models)"
     if isinstance(exc, api.IncompleteStreamError) and exc.reason == "eof" and not exc.partial:
