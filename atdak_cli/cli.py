@@ -179,7 +179,13 @@ COMPLETE_EXAMPLES = """Examples:
   atdak complete --json "hi" | jq .usage"""
 
 
-@app.command(cls=GroupedCommand, epilog=COMPLETE_EXAMPLES)
+# How build_messages joins a prompt: the one wording of it, in --help and the README (a test
+# checks both, and that the request follows it).
+PROMPT_ORDER = "stdin (when piped), then each --file, then the arguments"
+COMPLETE_HELP = f"Ask one question and print the answer.\n\nThe prompt is {PROMPT_ORDER}, joined."
+
+
+@app.command(cls=GroupedCommand, epilog=COMPLETE_EXAMPLES, help=COMPLETE_HELP)
 def complete(
     prompt: Annotated[list[str] | None, typer.Argument(help="The prompt (joined).")] = None,
     file: Annotated[
@@ -241,9 +247,6 @@ def complete(
     allow_insecure_http: InsecureOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Ask one question and print the answer.
-
-    The prompt is the arguments, then stdin, then each --file, joined."""
     from atdak_cli.oneshot import OutputOptions, prepare
     from atdak_cli.oneshot import complete as run
     from atdak_cli.prompt_input import PromptParts
