@@ -23,7 +23,7 @@ EXIT_CODES = """\
 Exit codes:
   0 answer delivered          6 server error
   1 internal error (a bug)    7 network
-  2 usage or bad local input  8 timeout
+  2 usage or bad local input  8 timeout (also HTTP 408)
   3 authentication            9 unusable answer
   4 request rejected         10 answer delivered, history not saved
   5 rate limited or quota   130 Ctrl-C · 143 SIGTERM · 141 stdout closed"""
@@ -179,7 +179,13 @@ COMPLETE_EXAMPLES = """Examples:
   atdak complete --json "hi" | jq .usage"""
 
 
-@app.command(cls=GroupedCommand, epilog=COMPLETE_EXAMPLES)
+# How build_messages joins a prompt: the one wording of it, in --help and the README (a test
+# checks both, and that the request follows it).
+PROMPT_ORDER = "stdin (when piped), then each --file, then the arguments"
+COMPLETE_HELP = f"Ask one question and print the answer.\n\nThe prompt is {PROMPT_ORDER}, joined."
+
+
+@app.command(cls=GroupedCommand, epilog=COMPLETE_EXAMPLES, help=COMPLETE_HELP)
 def complete(
     prompt: Annotated[list[str] | None, typer.Argument(help="The prompt (joined).")] = None,
     file: Annotated[
@@ -241,9 +247,6 @@ def complete(
     allow_insecure_http: InsecureOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Ask one question and print the answer.
-
-    The prompt is the arguments, then stdin, then each --file, joined."""
     from atdak_cli.oneshot import OutputOptions, prepare
     from atdak_cli.oneshot import complete as run
     from atdak_cli.prompt_input import PromptParts
@@ -698,7 +701,9 @@ def _usage_error(exc: Any) -> int:
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
     ctx = getattr(exc, "ctx", None)
     usage = f" — see `{ctx.command_path} --help`" if ctx is not None else ""
-    sys.stderr.write(f"atdak: error: {' '.join(message.split())}{usage}\n")
+    # click quotes what it refuses: a key typed as an argument (`atdak login sk-...`) or
+    # given to the wrong option must not be printed back.
+    sys.stderr.write(_redact(f"atdak: error: {' '.join(message.split())}{usage}") + "\n")
     return int(getattr(exc, "exit_code", ExitStatus.USAGE) or ExitStatus.USAGE)
 
 
@@ -708,26 +713,26 @@ def _report(exc: BaseException, *, debug: bool) -> int:
     status = status_for(exc)
     if status == ExitStatus.PIPE:
         return status
-    if status == ExitStatus.INTERNAL or debug:
+    if debug:
         import traceback
 
-        if debug:
-            traceback.print_exception(exc)
+        sys.stderr.write(_redact("".join(traceback.format_exception(exc))))
     if status in (ExitStatus.SIGINT, ExitStatus.SIGTERM):
         sys.stderr.write("\natdak: interrupted\n")
         return status
     line = one_line(exc)
     if status == ExitStatus.INTERNAL and not debug:
         line += " (a bug: please report it; rerun with --debug for details)"
-    sys.stderr.write(_redact_env_key(line) + "\n")
+    sys.stderr.write(_redact(line) + "\n")
     return status
 
 
-def _redact_env_key(text: str) -> str:
-    from atdak_cli.client._redact import redact_key
+def _redact(text: str) -> str:
+    """The keys in use masked, then any word that looks like a key (one typed by mistake)."""
+    from atdak_cli.client._redact import redact_key, redact_key_shaped
     from atdak_cli.secrets import redact_known
 
-    return redact_known(redact_key(text, os.environ.get("ATDAK_API_KEY")))
+    return redact_key_shaped(redact_known(redact_key(text, os.environ.get("ATDAK_API_KEY"))))
 
 
 def _sane_streams() -> None:

@@ -122,6 +122,8 @@ def is_local_io_error(exc: BaseException) -> bool:
 
 def _status_of_http(exc: object) -> ExitStatus:
     code: int = getattr(exc, "status_code", 0)
+    if code == 408:  # the server gave up waiting for the request: a timeout, not a rejection
+        return ExitStatus.TIMEOUT
     if code in (401, 403):
         return ExitStatus.AUTH
     if code == 429:
@@ -148,6 +150,10 @@ def _hint(exc: BaseException) -> str | None:
 
     if isinstance(exc, api.RateLimitError) and is_quota_error(exc):
         return "the account's quota is used up: check your plan and billing"
+    if isinstance(exc, api.APIStatusError) and exc.status_code == 408:
+        return "the server timed out waiting for the request; try again later"
+    if isinstance(exc, api.ProxyConnectionError):
+        return "check HTTPS_PROXY, HTTP_PROXY and ALL_PROXY, or add the host to NO_PROXY"
     if isinstance(exc, api.APIError) and exc.code == "context_length_exceeded":
         return "send less, or pick a model with a longer context (atdak models)"
     if isinstance(exc, api.IncompleteStreamError) and exc.reason == "eof" and not exc.partial:
@@ -165,7 +171,11 @@ def one_line(exc: BaseException) -> str:
     hint = getattr(exc, "hint", None) or _hint(exc)
     if is_local_io_error(exc):
         assert isinstance(exc, OSError)
-        message = f"cannot write the output ({exc.strerror or exc})"
-        hint = "free some space, or send the output elsewhere"
+        if exc.filename:
+            message = f"cannot write {exc.filename} ({exc.strerror or exc})"
+            hint = "free some space, or check that its directory is writable"
+        else:
+            message = f"cannot write the output ({exc.strerror or exc})"
+            hint = "free some space, or send the output elsewhere"
     text = " ".join(str(message).split())
     return f"atdak: error: {text}" + (f" — {hint}" if hint else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
@@ -13,7 +14,7 @@ from atdak_cli import __version__, paths
 from atdak_cli.client._redact import strip_userinfo
 from atdak_cli.config import DEFAULT_BASE_URL, Settings, check_key_transport, is_loopback
 from atdak_cli.errors import MissingKeyError, UsageError
-from atdak_cli.secrets import find_key, remember
+from atdak_cli.secrets import exposure_warning, find_key, remember
 from atdak_cli.tls import PendingContext, needs_tls
 
 if TYPE_CHECKING:
@@ -89,7 +90,10 @@ def uses_local_model(settings: Settings) -> bool:
 
 
 def _api_key(settings: Settings, flag: str | None, env: Mapping[str, str]) -> str:
-    found = find_key(flag=flag, profile=settings.profile, environ=env, path=paths.keys_file(env))
+    keys = paths.keys_file(env)
+    found = find_key(flag=flag, profile=settings.profile, environ=env, path=keys)
+    if flag is None and env.get("ATDAK_API_KEY") is None:  # the keys file was read
+        _warn_once(exposure_warning(keys))
     if found is not None:
         return found.value
     from urllib.parse import urlsplit
@@ -97,6 +101,17 @@ def _api_key(settings: Settings, flag: str | None, env: Mapping[str, str]) -> st
     if is_loopback(urlsplit(settings.base_url).hostname or ""):
         return ""  # local servers (llama.cpp, vLLM, Ollama) usually need none
     raise MissingKeyError("no API key is configured", hint=_missing_key_hint())
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(warning: str | None) -> None:
+    """On stderr, once a process (a chat checks its client before connecting, then again)."""
+    if warning and warning not in _WARNED:
+        _WARNED.add(warning)
+        sys.stderr.write(warning + "\n")
+        sys.stderr.flush()
 
 
 def _missing_key_hint() -> str:

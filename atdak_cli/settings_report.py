@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from atdak_cli import paths
 from atdak_cli.columns import format_columns
-from atdak_cli.secrets import find_key, is_readable_by_others, mask_key
+from atdak_cli.secrets import exposure_warning, find_key, mask_key
 
 if TYPE_CHECKING:
     from atdak_cli.config import Settings
@@ -31,5 +31,6 @@ def show_settings(settings: Settings, terminal: Terminal) -> None:
     if settings.timeout is not None:
         rows.append(["timeout", f"{settings.timeout:g} s"])
     terminal.stdout.write("\n".join(format_columns(rows)) + "\n")
-    if found and found.source == str(keys) and is_readable_by_others(keys):
-        terminal.notice(f"atdak: warning: {keys} is readable by others; run chmod 600 {keys}")
+    warning = exposure_warning(keys) if found and found.source == str(keys) else None
+    if warning:
+        terminal.notice(warning)

@@ -112,6 +112,12 @@ ERRORS: dict[str, Fault] = {
         "HTTP 409: conflict",
         requests=3,
     ),
+    "408-retried": Fault(  # the server timed out waiting: exit 8, not "check the model name"
+        lambda: error(408, openai_error("request timeout"), headers=NOW),
+        8,
+        "HTTP 408: request timeout — the server timed out waiting for the request",
+        requests=3,
+    ),
     "413-bare-string": Fault(
         lambda: error(413, "request entity too large"), 4, "HTTP 413: request entity too large"
     ),
@@ -409,6 +415,48 @@ def test_redirect_to_another_origin_is_refused_and_the_other_host_gets_nothing(
     assert result.returncode == 7
     assert_one_error_line(result.stderr, "redirects are not followed")
     assert len(api.requests) == 1
+
+
+def test_refused_connection_names_the_port(key_env: str) -> None:
+    with serve_api() as gone:  # closed when the block ends: nothing listens on its port
+        port = gone.port
+    result = run_atdak("complete", "--base-url", f"http://127.0.0.1:{port}/v1", "hi")
+    assert result.returncode == 7
+    assert_one_error_line(result.stderr, f"cannot connect to 127.0.0.1:{port} (")
+
+
+@pytest.mark.parametrize(
+    ("variable", "base_url"),
+    [
+        ("HTTPS_PROXY", "https://api.example.test/v1"),
+        ("ALL_PROXY", "https://api.example.test/v1"),
+        ("HTTP_PROXY", "http://127.0.0.1:9/v1"),
+    ],
+)
+def test_dead_proxy_is_named_with_credentials_masked_and_no_proxy_mentioned(
+    key_env: str, variable: str, base_url: str
+) -> None:
+    with serve_api() as gone:
+        port = gone.port
+    env = {"NO_PROXY": "", variable: f"http://user:proxysecret@127.0.0.1:{port}"}
+    result = run_atdak("complete", "--base-url", base_url, "hi", env=env)
+    assert result.returncode == 7
+    host = base_url.split("/")[2].replace("api.example.test", "api.example.test:443")
+    text = assert_one_error_line(
+        result.stderr, f"cannot reach {host} through the proxy http://***@127.0.0.1:{port} ("
+    )
+    assert "NO_PROXY" in text and variable in text
+    assert "base URL" not in text and "proxysecret" not in text
+
+
+def test_a_host_in_no_proxy_is_not_blamed_on_the_proxy(key_env: str) -> None:
+    with serve_api() as gone:
+        port = gone.port
+    env = {"NO_PROXY": "127.0.0.1", "HTTP_PROXY": "http://127.0.0.1:9"}
+    result = run_atdak("complete", "--base-url", f"http://127.0.0.1:{port}/v1", "hi", env=env)
+    assert result.returncode == 7
+    text = assert_one_error_line(result.stderr, f"cannot connect to 127.0.0.1:{port} (")
+    assert "proxy" not in text
 
 
 def test_timeout_bounds_the_whole_request_even_with_retries(

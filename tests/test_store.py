@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import stat
 import subprocess
@@ -16,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from conftest import readonly_mount_available
 
 from atdak_cli.errors import ExitStatus
 from atdak_cli.store import (
@@ -628,13 +628,6 @@ for path in sys.argv[1:]:
 with HistoryStore.open(Path(sys.argv[1]), readonly=True) as store:
     print(store.get_conversation(1).title)
 """
-
-
-def readonly_mount_available() -> bool:
-    if shutil.which("unshare") is None:
-        return False
-    probe = ["unshare", "--mount", "--map-root-user", "true"]
-    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
 
 
 @pytest.mark.skipif(not readonly_mount_available(), reason="needs unshare (mount namespace)")
