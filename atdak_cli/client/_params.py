@@ -106,7 +106,8 @@ def wants_usage_chunk(body: Mapping[str, Any]) -> bool:
 
 def _message(message: MessageParam) -> dict[str, Any]:
     if isinstance(message, BaseModel):
-        data = message.to_dict(exclude_none=True)
+        # `content: null` stays: an assistant message with tool calls has it so in the API.
+        data = {k: v for k, v in message.to_dict().items() if v is not None or k == "content"}
         for name in _NOT_RESENT:
             data.pop(name, None)
         return data
