@@ -60,3 +60,14 @@ def test_mypy_strict_sees_precise_types_and_refuses_wrong_keywords(tmp_path: Pat
     errors = [line for line in done.stdout.splitlines() if ": error:" in line]
     assert {line.split(":")[1] for line in errors} == {"10", "11"}, done.stdout  # only those
     assert 'Unexpected keyword argument "temprature"' in errors[0]
+
+
+def test_import_atdak_loads_no_httpx_until_a_client_is_used() -> None:
+    code = (
+        "import sys, atdak; assert 'httpx' not in sys.modules, 'eager';"
+        "atdak.AtdakClient; assert 'httpx' in sys.modules; print('ok')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout == "ok\n", done.stderr
