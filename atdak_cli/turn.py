@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from atdak_cli.errors import Terminated, ToolCallError
 
 if TYPE_CHECKING:
-    from atdak_cli.client import AtdakClient, ChatCompletion, CompletionUsage, Stream
+    from atdak_cli.client import (
+        AtdakClient,
+        ChatCompletion,
+        ChatCompletionChunk,
+        ChatCompletionMessageToolCall,
+        CompletionUsage,
+        Stream,
+    )
     from atdak_cli.render import Renderer
 
 Status = Literal["complete", "interrupted", "incomplete", "error"]
@@ -97,7 +104,7 @@ def run_turn(
 def _stream_answer(
     client: AtdakClient, request: TurnRequest, renderer: Renderer | None, result: TurnResult
 ) -> None:
-    stream: Stream = client.chat.completions.create(
+    stream: Stream[ChatCompletionChunk] = client.chat.completions.create(
         model=request.model,
         messages=request.messages,
         stream=True,
@@ -184,14 +191,9 @@ def _whole_answer(
         _show(renderer, result.reasoning, result.text)
 
 
-def tool_names(calls: Sequence[dict[str, Any]]) -> list[str]:
-    """The function names of the server's tool-call objects."""
-    names = []
-    for call in calls:
-        function = call.get("function")
-        name = function.get("name") if isinstance(function, dict) else None
-        names.append(name if isinstance(name, str) else "")
-    return names
+def tool_names(calls: Sequence[ChatCompletionMessageToolCall] | None) -> list[str]:
+    """The function names of the server's tool calls."""
+    return [call.function.name for call in calls or ()]
 
 
 def refuse_tool_calls(finish_reason: str | None, names: list[str]) -> None:
