@@ -61,7 +61,7 @@ from atdak_cli.errors import (
     UsageError,
     is_local_io_error,
 )
-from atdak_cli.files import replace_file
+from atdak_cli.paths import replace_file
 
 if TYPE_CHECKING:
     from atdak_cli.client import AtdakClient, ChatCompletion

@@ -317,7 +317,7 @@ def chat(
     """Talk with a model in an interactive session.
 
     Ctrl-D or /exit leaves; /help lists the slash commands."""
-    from atdak_cli.repl import ChatOptions, run_chat
+    from atdak_cli.repl.loop import ChatOptions, run_chat
     from atdak_cli.session import check_client, open_client
 
     settings = _settings(locals())
@@ -358,27 +358,17 @@ def login(profile: ProfileOpt = None) -> None:
     """Store an API key (mode 0600).
 
     The key is read hidden from the terminal, or from stdin."""
-    from atdak_cli import paths
-    from atdak_cli.secrets import read_key_input, store_key
+    from atdak_cli.commands.login import login as run
 
-    terminal = _terminal("auto")
-    key = read_key_input(terminal)
-    path = paths.keys_file()
-    store_key(path, profile, key)
-    terminal.notice(f"atdak: key saved to {path}")
+    run(profile, _terminal("auto"))
 
 
 @app.command(epilog=examples("atdak logout", "atdak logout --profile work"))
 def logout(profile: ProfileOpt = None) -> None:
     """Remove the stored API key."""
-    from atdak_cli import paths
-    from atdak_cli.secrets import remove_key
+    from atdak_cli.commands.login import logout as run
 
-    path = paths.keys_file()
-    removed = remove_key(path, profile)
-    _terminal("auto").notice(
-        f"atdak: key removed from {path}" if removed else "atdak: no stored key to remove"
-    )
+    run(profile, _terminal("auto"))
 
 
 @config_app.command("path")
@@ -394,7 +384,7 @@ def config_path() -> None:
 )
 def config_show(profile: ProfileOpt = None) -> None:
     """Print the settings in effect and where the key comes from (masked)."""
-    from atdak_cli.settings_report import show_settings
+    from atdak_cli.commands.config import show_settings
 
     settings = _settings({"profile": profile})
     show_settings(settings, _terminal(settings.color))
@@ -409,7 +399,8 @@ IdArg = Annotated[int | None, typer.Argument(help="Conversation ID (default: the
 )
 def history_list(limit: LimitOpt = 20, json_out: JsonOpt = False) -> None:
     """Recent conversations, newest first."""
-    from atdak_cli import history_view, paths
+    from atdak_cli import paths
+    from atdak_cli.commands import history as history_view
 
     history_view.list_conversations(
         paths.history_file(), _terminal(None), limit=limit, as_json=json_out
@@ -419,7 +410,8 @@ def history_list(limit: LimitOpt = 20, json_out: JsonOpt = False) -> None:
 @history_app.command("show", epilog=examples("atdak history show", "atdak history show 42 --json"))
 def history_show(conversation_id: IdArg = None, json_out: JsonOpt = False) -> None:
     """Print a conversation (rendered, or Markdown in a pipe)."""
-    from atdak_cli import history_view, paths
+    from atdak_cli import paths
+    from atdak_cli.commands import history as history_view
 
     history_view.show_conversation(
         paths.history_file(), _terminal(None), conversation_id, as_json=json_out
@@ -438,7 +430,8 @@ def history_search(
     json_out: JsonOpt = False,
 ) -> None:
     """Full-text search over every saved message."""
-    from atdak_cli import history_view, paths
+    from atdak_cli import paths
+    from atdak_cli.commands import history as history_view
 
     history_view.search(
         paths.history_file(), _terminal(None), " ".join(query), limit=limit, as_json=json_out
@@ -448,7 +441,8 @@ def history_search(
 @history_app.command("delete", epilog=examples("atdak history delete 42"))
 def history_delete(conversation_id: Annotated[int, typer.Argument(help="ID.")]) -> None:
     """Delete a conversation and its messages."""
-    from atdak_cli import history_view, paths
+    from atdak_cli import paths
+    from atdak_cli.commands import history as history_view
 
     history_view.delete(paths.history_file(), _terminal(None), conversation_id)
 
@@ -468,7 +462,8 @@ def history_export(
     ] = "json",
 ) -> None:
     """Export one conversation, or all of them (JSON Lines)."""
-    from atdak_cli import history_view, paths
+    from atdak_cli import paths
+    from atdak_cli.commands import history as history_view
 
     history_view.export(paths.history_file(), _terminal(None), conversation_id, fmt=fmt)
 
@@ -482,7 +477,7 @@ ShellArg = Annotated[str | None, typer.Argument(help="bash, zsh or fish (default
 )
 def completion_show(shell: ShellArg = None) -> None:
     """Print the completion script (e.g. `eval "$(atdak completion show bash)"`)."""
-    from atdak_cli import shell_completion
+    from atdak_cli.commands import completion as shell_completion
 
     sys.stdout.write(shell_completion.script(shell_completion.resolve_shell(shell)))
 
@@ -492,7 +487,7 @@ def completion_show(shell: ShellArg = None) -> None:
 )
 def completion_install(shell: ShellArg = None) -> None:
     """Install the completion script where the shell finds it."""
-    from atdak_cli import shell_completion
+    from atdak_cli.commands import completion as shell_completion
 
     path = shell_completion.install(shell_completion.resolve_shell(shell))
     _terminal(None).notice(f"atdak: installed {path}; open a new shell to use it")
@@ -561,7 +556,7 @@ def usage_report(json_out: JsonOpt = False) -> None:
 
     The cost needs a price table in the config."""
     from atdak_cli import paths
-    from atdak_cli.usage import print_usage_report
+    from atdak_cli.commands.usage import print_usage_report
 
     settings = _settings({})
     print_usage_report(paths.history_file(), settings, _terminal(None), as_json=json_out)
@@ -574,7 +569,7 @@ app.add_typer(roles_app, name="roles")
 @roles_app.command("list")
 def roles_list() -> None:
     """The roles defined in the config."""
-    from atdak_cli.roles import list_roles
+    from atdak_cli.commands.roles import list_roles
 
     list_roles(_settings({}), _terminal(None))
 
@@ -582,7 +577,7 @@ def roles_list() -> None:
 @roles_app.command("show", epilog=examples("atdak roles show reviewer"))
 def roles_show(name: Annotated[str, typer.Argument(help="Role name.")]) -> None:
     """A role's system prompt and parameters."""
-    from atdak_cli.roles import show_role
+    from atdak_cli.commands.roles import show_role
 
     show_role(_settings({}), name, _terminal(None))
 
@@ -591,7 +586,7 @@ def _context(continue_last: bool, conversation: int | None) -> tuple[int | None,
     if not continue_last and conversation is None:
         return None, None
     from atdak_cli import paths
-    from atdak_cli.recording import load_context
+    from atdak_cli.history.recorder import load_context
 
     return load_context(paths.history_file(), conversation)
 
@@ -603,7 +598,7 @@ def _recorder(settings: Any, conversation_id: int | None) -> Any:
     if not settings.history:
         return nullcontext(None)
     from atdak_cli import paths
-    from atdak_cli.recording import HistoryRecorder
+    from atdak_cli.history.recorder import HistoryRecorder
 
     return HistoryRecorder(
         paths.history_file(),

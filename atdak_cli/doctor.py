@@ -185,7 +185,7 @@ def check_base_url(settings: Settings) -> CheckResult:
 
 
 def check_history(settings: Settings, path: Path) -> CheckResult:
-    from atdak_cli.store import HistoryStore
+    from atdak_cli.history.store import HistoryStore
 
     if not settings.history:
         return passed("history", "off (history = false)")

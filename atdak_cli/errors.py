@@ -60,6 +60,16 @@ class BadKeyError(AppError):
     status = ExitStatus.AUTH
 
 
+class HistoryError(AppError):
+    """The history could not be opened, read or written; the answer is still delivered."""
+
+    status = ExitStatus.HISTORY
+
+
+class ConversationNotFound(UsageError):
+    """No conversation has the ID the user gave (exit 2: bad local input)."""
+
+
 class Terminated(BaseException):
     """SIGTERM arrived: unwound like Ctrl-C so the partial answer is saved (exit 143)."""
 

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from atdak_cli import catalog, paths
 from atdak_cli.catalog import ModelInfo
-from atdak_cli.columns import format_columns
 from atdak_cli.secrets import write_private
+from atdak_cli.text import format_columns
 
 if TYPE_CHECKING:
     from atdak_cli.client import AtdakClient

@@ -14,7 +14,7 @@ from atdak_cli.turn import TurnRequest, TurnResult, run_turn
 if TYPE_CHECKING:
     from atdak_cli.client import AtdakClient
     from atdak_cli.config import Settings
-    from atdak_cli.recording import HistoryRecorder
+    from atdak_cli.history.recorder import HistoryRecorder
     from atdak_cli.render import Renderer, RenderMode
     from atdak_cli.terminal import Terminal
 
@@ -123,7 +123,7 @@ def report(
 
 def extract_block(text: str, which: Literal["first", "last"]) -> str:
     """The chosen fenced code block, raw; exit 9 when the answer has none."""
-    from atdak_cli.extract import code_blocks
+    from atdak_cli.text import code_blocks
 
     blocks = code_blocks(text)
     if not blocks:

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import IO
 
 from atdak_cli.errors import UsageError
+from atdak_cli.turn import ApiMessage
 
-Message = dict[str, str]
 ROLES = ("system", "user", "assistant")
 STDIN_NAME = "-"
 
@@ -25,7 +25,7 @@ class PromptParts:
     messages_file: str | None = None
 
 
-def build_messages(parts: PromptParts, *, stdin: IO[str] | None) -> list[Message]:
+def build_messages(parts: PromptParts, *, stdin: IO[str] | None) -> list[ApiMessage]:
     """stdin first, then each file with its name, then the prompt; ``stdin`` is ``None``
     when it is a terminal (nothing piped)."""
     messages = read_messages_file(parts.messages_file) if parts.messages_file else []
@@ -88,7 +88,7 @@ def decode_text(data: bytes, name: str) -> str:
         ) from None
 
 
-def read_messages_file(name: str) -> list[Message]:
+def read_messages_file(name: str) -> list[ApiMessage]:
     """A JSON array of ``{role, content}`` objects, the API's own shape."""
     text = read_text_file(Path(name))
     try:
@@ -100,7 +100,7 @@ def read_messages_file(name: str) -> list[Message]:
     return [_message(item, name, index) for index, item in enumerate(data)]
 
 
-def _message(item: object, name: str, index: int) -> Message:
+def _message(item: object, name: str, index: int) -> ApiMessage:
     if not isinstance(item, dict):
         raise UsageError(f"{name}: message {index} is not an object")
     role, content = item.get("role"), item.get("content")

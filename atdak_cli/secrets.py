@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from atdak_cli.client._redact import mask_key as mask_key
 from atdak_cli.client._redact import redact_key
 from atdak_cli.errors import BadKeyError, UsageError
-from atdak_cli.files import replace_file
+from atdak_cli.paths import replace_file
 
 if TYPE_CHECKING:
     from atdak_cli.terminal import Terminal

@@ -14,7 +14,7 @@ from atdak_cli.client._redact import strip_userinfo
 from atdak_cli.config import DEFAULT_BASE_URL, Settings, check_key_transport, is_loopback
 from atdak_cli.errors import MissingKeyError, UsageError
 from atdak_cli.secrets import find_key, remember
-from atdak_cli.tls import PendingContext, needs_tls
+from atdak_cli.tls import needs_tls, pending_context
 
 if TYPE_CHECKING:
     import ssl
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from atdak_cli.client import AtdakClient
     from atdak_cli.terminal import Terminal
+    from atdak_cli.warmup import Warmup
 
 LOCAL_MODEL = "local"
 
@@ -41,8 +42,8 @@ def open_client(
     env = os.environ if environ is None else environ
     local = uses_local_model(settings)
     key = check_client(settings, api_key_flag=api_key_flag, environ=env)
-    # Started before the imports below, which it overlaps (see atdak_cli.tls).
-    tls = PendingContext(env) if not local and needs_tls(settings.base_url, env) else None
+    # Started before the imports below, which it overlaps (see atdak_cli.warmup).
+    tls = pending_context(env) if not local and needs_tls(settings.base_url, env) else None
     from atdak_cli.client import AtdakClient, Timeout
 
     timeout = Timeout.coerce(settings.timeout)
@@ -111,7 +112,7 @@ def _missing_key_hint() -> str:
 
 
 def _http_client(
-    terminal: Terminal | None, tls: PendingContext | None, *, debug: bool, key: str
+    terminal: Terminal | None, tls: Warmup[ssl.SSLContext] | None, *, debug: bool, key: str
 ) -> httpx.Client:
     import httpx
 
@@ -132,7 +133,7 @@ def _http_client(
         ) from None
 
 
-def _tls_context(tls: PendingContext) -> ssl.SSLContext:
+def _tls_context(tls: Warmup[ssl.SSLContext]) -> ssl.SSLContext:
     try:
         return tls.result()
     except (OSError, ValueError) as exc:  # e.g. SSL_CERT_FILE names no readable bundle

@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from api_server import FakeAPIServer
-from conftest import REPO
+
+from tests.utils.api_server import FakeAPIServer
+from tests.utils.process import REPO
 
 try:
     import tomllib
@@ -82,8 +83,8 @@ def test_complete_saves_its_exchange_without_the_history_row_types(
     # The row dataclasses cost ~4 ms to create; writing an exchange needs none of them.
     proc, modules = imported_modules("complete", "--base-url", api.base_url, "hi")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "atdak_cli.store" in modules
-    assert loaded(modules, "atdak_cli.history_rows") == []
+    assert "atdak_cli.history.store" in modules
+    assert loaded(modules, "atdak_cli.history.rows") == []
     history = subprocess.run(
         [sys.executable, "-m", "atdak_cli", "history", "show", "--json"],
         capture_output=True, text=True, timeout=30, check=True,
@@ -186,12 +187,12 @@ def test_render_imports_neither_client_nor_store() -> None:
     """Rule 3: renderers get text deltas and nothing else."""
 
     def forbidden(module: str) -> bool:
-        return within(module, "atdak_cli.client") or within(module, "atdak_cli.store")
+        return within(module, "atdak_cli.client") or within(module, "atdak_cli.history")
 
     assert violations(sources(PACKAGE / "render"), forbidden) == []
 
 
 def test_store_never_imports_client() -> None:
     """Rule 3: the history knows nothing of HTTP."""
-    files = sources(PACKAGE / "store.py") + sources(PACKAGE / "store")
+    files = sources(PACKAGE / "history")
     assert violations(files, lambda m: within(m, "atdak_cli.client")) == []

@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from api_server import (
+
+from atdak_cli import secrets
+from tests.utils.api_server import (
     FakeAPIServer,
     error,
     json_reply,
@@ -20,10 +22,8 @@ from api_server import (
     stream,
     stream_error_event,
 )
-from conftest import CANARY_KEY, run_atdak
-from fault_replies import sse
-
-from atdak_cli import secrets
+from tests.utils.fault_replies import sse
+from tests.utils.process import CANARY_KEY, run_atdak
 
 KEY = CANARY_KEY.encode()
 MASKED = "sk-…dd44"

@@ -10,10 +10,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import run_atdak
-from tls_server import ANSWER
 
-from atdak_cli.tls import PendingContext, needs_tls
+from atdak_cli.tls import needs_tls
+from atdak_cli.tls import pending_context as PendingContext
+from tests.utils.process import run_atdak
+from tests.utils.tls_server import ANSWER
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,35 @@
+"""``atdak config show``: the settings in effect, the key masked."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from atdak_cli import paths
+from atdak_cli.secrets import find_key, is_readable_by_others, mask_key
+from atdak_cli.text import format_columns
+
+if TYPE_CHECKING:
+    from atdak_cli.config import Settings
+    from atdak_cli.terminal import Terminal
+
+
+def show_settings(settings: Settings, terminal: Terminal) -> None:
+    keys = paths.keys_file()
+    found = find_key(flag=None, profile=settings.profile, environ=os.environ, path=keys)
+    key = f"{mask_key(found.value)} (from {found.source})" if found else "(none)"
+    rows = [
+        ["config file", str(settings.config_path)],
+        ["keys file", str(keys)],
+        ["history", str(paths.history_file()) if settings.history else "off"],
+        ["profile", settings.profile or "(none)"],
+        ["base_url", settings.base_url],
+        ["model", settings.model],
+        ["api key", key],
+    ]
+    rows += [[name, str(value)] for name, value in settings.sampling().items()]
+    if settings.timeout is not None:
+        rows.append(["timeout", f"{settings.timeout:g} s"])
+    terminal.stdout.write("\n".join(format_columns(rows)) + "\n")
+    if found and found.source == str(keys) and is_readable_by_others(keys):
+        terminal.notice(f"atdak: warning: {keys} is readable by others; run chmod 600 {keys}")

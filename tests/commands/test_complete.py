@@ -1,0 +1,159 @@
+"""``atdak complete`` end to end against the loopback server, as a real process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.utils.api_server import FakeAPIServer, json_completion, stream
+from tests.utils.process import CANARY_KEY, run_atdak
+
+
+def test_complete_streams_answer_to_pipe_byte_exact(api: FakeAPIServer, key_env: str) -> None:
+    api.enqueue(stream(["Hello", ", 世界", " 👋"]))
+    result = run_atdak("complete", "--base-url", api.base_url, "hi")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Hello, 世界 👋\n".encode()
+    assert result.stderr == b""
+
+
+def test_complete_sends_every_flag_in_request_body(api: FakeAPIServer, key_env: str) -> None:
+    run_atdak(
+        "complete", "--base-url", api.base_url, "-m", "atdak-gpt-4-mini", "-t", "0.3",
+        "--max-tokens", "50", "--top-p", "0.9", "--frequency-penalty", "-1.5",
+        "--presence-penalty", "2", "-s", "be brief", "question",
+    )  # fmt: skip
+    body = api.requests[-1].json()
+    assert body["model"] == "atdak-gpt-4-mini"
+    assert body["temperature"] == 0.3
+    assert body["max_tokens"] == 50
+    assert body["top_p"] == 0.9
+    assert body["frequency_penalty"] == -1.5
+    assert body["presence_penalty"] == 2
+    assert body["stream"] is True
+    assert body["messages"] == [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "question"},
+    ]
+    assert api.requests[-1].headers["authorization"] == f"Bearer {CANARY_KEY}"
+
+
+def test_unset_parameters_are_left_out_of_the_body(api: FakeAPIServer, key_env: str) -> None:
+    run_atdak("complete", "--base-url", api.base_url, "--no-stream", "hi")
+    body = api.requests[-1].json()
+    assert set(body) == {"model", "messages"}
+
+
+def test_stdin_then_files_then_prompt(api: FakeAPIServer, key_env: str, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n笔记\n")
+    result = run_atdak(
+        "complete", "--base-url", api.base_url, "-f", str(notes), "Summarise", input="diff text\n"
+    )
+    assert result.returncode == 0, result.stderr
+    content = api.requests[-1].json()["messages"][-1]["content"]
+    assert content.index("diff text") < content.index("笔记") < content.index("Summarise")
+    assert f'<file name="{notes}">' in content
+
+
+def test_file_dash_reads_stdin_once(api: FakeAPIServer, key_env: str) -> None:
+    run_atdak("complete", "--base-url", api.base_url, "-f", "-", "q", input="from stdin")
+    content = api.requests[-1].json()["messages"][-1]["content"]
+    assert content.count("from stdin") == 1
+
+
+def test_messages_file_sends_prepared_conversation(
+    api: FakeAPIServer, key_env: str, tmp_path: Path
+) -> None:
+    conversation = [
+        {"role": "system", "content": "s"},
+        {"role": "user", "content": "u1"},
+        {"role": "assistant", "content": "a1"},
+        {"role": "user", "content": "u2"},
+    ]
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(conversation))
+    result = run_atdak("complete", "--base-url", api.base_url, "--messages", str(path))
+    assert result.returncode == 0, result.stderr
+    assert api.requests[-1].json()["messages"] == conversation
+    assert result.stdout == b"echo: u2\n"
+
+
+def test_json_prints_assembled_completion_for_a_stream(api: FakeAPIServer, key_env: str) -> None:
+    api.enqueue(stream(["a", "b"], usage={"prompt_tokens": 3, "completion_tokens": 2}))
+    result = run_atdak("complete", "--base-url", api.base_url, "--json", "hi")
+    data = json.loads(result.stdout)
+    assert data["object"] == "chat.completion"
+    assert data["choices"][0]["message"]["content"] == "ab"
+    assert data["choices"][0]["finish_reason"] == "stop"
+    assert data["usage"]["total_tokens"] == 5
+
+
+def test_json_without_stream_prints_server_object(api: FakeAPIServer, key_env: str) -> None:
+    api.enqueue(json_completion("你好！", extra={"system_fingerprint": "fp"}))
+    result = run_atdak("complete", "--base-url", api.base_url, "--no-stream", "--json", "hi")
+    data = json.loads(result.stdout)
+    assert data["choices"][0]["message"]["content"] == "你好！"
+    assert data["system_fingerprint"] == "fp"
+
+
+def test_usage_goes_to_stderr_only(api: FakeAPIServer, key_env: str) -> None:
+    result = run_atdak("complete", "--base-url", api.base_url, "--usage", "one two")
+    assert result.stdout == b"echo: one two\n"
+    assert b"usage:" in result.stderr
+    assert api.requests[-1].json()["stream_options"] == {"include_usage": True}
+
+
+def test_finish_reason_length_warns_and_exits_0(api: FakeAPIServer, key_env: str) -> None:
+    api.enqueue(stream(["cut"], finish_reason="length"))
+    result = run_atdak("complete", "--base-url", api.base_url, "hi")
+    assert result.returncode == 0
+    assert result.stdout == b"cut\n"
+    assert b"warning" in result.stderr and b"max-tokens" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("-t", "2.5"),
+        ("-t", "-0.1"),
+        ("--top-p", "1.5"),
+        ("--max-tokens", "0"),
+        ("--frequency-penalty", "3"),
+        ("--presence-penalty", "-2.5"),
+        ("--timeout", "0"),
+    ],
+)
+def test_out_of_range_values_exit_2_before_sending(
+    api: FakeAPIServer, key_env: str, flag: str, value: str
+) -> None:
+    result = run_atdak("complete", "--base-url", api.base_url, flag, value, "hi")
+    assert result.returncode == 2
+    assert api.requests == []
+    assert result.stderr.count(b"\n") == 1 and result.stderr.startswith(b"atdak: error:")
+
+
+def test_models_enriches_server_list(api: FakeAPIServer, key_env: str) -> None:
+    result = run_atdak("models", "--base-url", api.base_url)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.decode().splitlines()
+    assert lines[0].split() == ["MODEL", "CONTEXT", "DESCRIPTION"]
+    assert any(line.startswith("atdak-claude-3") and "200K" in line for line in lines)
+
+
+def test_models_json(api: FakeAPIServer, key_env: str) -> None:
+    result = run_atdak("models", "--base-url", api.base_url, "--json")
+    data = json.loads(result.stdout)
+    assert {m["id"]: m["context_length"] for m in data}["atdak-llama-70b"] == 32000
+
+
+def test_models_falls_back_to_catalogue_on_404(api: FakeAPIServer, key_env: str) -> None:
+    from tests.utils.api_server import not_found
+
+    api.set_default(not_found(), path="/v1/models")
+    result = run_atdak("models", "--base-url", api.base_url)
+    assert result.returncode == 0
+    assert b"atdak-gpt-4-mini" in result.stdout
+    assert b"catalogue" in result.stderr
