@@ -17,8 +17,9 @@ if "httpx" not in sys.modules:
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]  # None blocks it
 
 if TYPE_CHECKING:
-    from atdak_cli.client._client import DEFAULT_BASE_URL, AtdakClient, mask_key
+    from atdak_cli.client._client import AtdakClient
     from atdak_cli.client._completion import ChatCompletion, ChatCompletionMessage, Choice
+    from atdak_cli.client._defaults import DEFAULT_BASE_URL
     from atdak_cli.client._errors import (
         APIConnectionError,
         APIError,
@@ -40,9 +41,10 @@ if TYPE_CHECKING:
         UnprocessableEntityError,
     )
     from atdak_cli.client._models import Model, ModelList
-    from atdak_cli.client._retry import RetryPolicy
+    from atdak_cli.client._redact import mask_key, redact_key, strip_userinfo
+    from atdak_cli.client._retry import RetryPolicy, is_quota_error
     from atdak_cli.client._streaming import Stream
-    from atdak_cli.client._timeouts import Timeout
+    from atdak_cli.client._timeouts import Deadline, Timeout
     from atdak_cli.client._types import (
         ChatCompletionChunk,
         ChoiceDelta,
@@ -69,6 +71,7 @@ __all__ = [
     "ChunkChoice",
     "CompletionUsage",
     "ConflictError",
+    "Deadline",
     "IncompleteStreamError",
     "InternalServerError",
     "Model",
@@ -84,7 +87,10 @@ __all__ = [
     "StreamError",
     "Timeout",
     "UnprocessableEntityError",
+    "is_quota_error",
     "mask_key",
+    "redact_key",
+    "strip_userinfo",
 ]
 
 _HOMES = {
@@ -104,7 +110,8 @@ _HOMES = {
     "ChunkChoice": "atdak_cli.client._types",
     "CompletionUsage": "atdak_cli.client._types",
     "ConflictError": "atdak_cli.client._errors",
-    "DEFAULT_BASE_URL": "atdak_cli.client._client",
+    "DEFAULT_BASE_URL": "atdak_cli.client._defaults",
+    "Deadline": "atdak_cli.client._timeouts",
     "IncompleteStreamError": "atdak_cli.client._errors",
     "InternalServerError": "atdak_cli.client._errors",
     "Model": "atdak_cli.client._models",
@@ -120,7 +127,10 @@ _HOMES = {
     "StreamError": "atdak_cli.client._errors",
     "Timeout": "atdak_cli.client._timeouts",
     "UnprocessableEntityError": "atdak_cli.client._errors",
-    "mask_key": "atdak_cli.client._client",
+    "is_quota_error": "atdak_cli.client._retry",
+    "mask_key": "atdak_cli.client._redact",
+    "redact_key": "atdak_cli.client._redact",
+    "strip_userinfo": "atdak_cli.client._redact",
 }
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from atdak_cli.client._defaults import DEFAULT_BASE_URL
 from atdak_cli.client._errors import (
     APIConnectionError,
     APIError,
@@ -28,7 +29,6 @@ from atdak_cli.client._timeouts import Deadline, Timeout
 if TYPE_CHECKING:
     from atdak_cli.client._resources import Chat, Models
 
-DEFAULT_BASE_URL = "https://api.atdak.com/v1"
 # An error body is read up to this size: enough for any real message, bounded for a
 # misbehaving server that sends megabytes.
 MAX_ERROR_BODY = 256 * 1024
