@@ -49,3 +49,11 @@ def estimate_tokens(text: str) -> int:
     under-counts both: a refusal based on it is never wrong.
     """
     return len(text.encode("utf-8", "surrogatepass")) // 5
+
+
+def max_input_bytes(model: str) -> int | None:
+    """The longest single input (stdin or a file, in bytes) that can still fit the model's
+    context by :func:`estimate_tokens`, plus room for a UTF-8 BOM: anything longer is
+    refused without reading it whole. ``None``: the context is not known here."""
+    limit = context_length(model)
+    return None if limit is None else 5 * limit + 4 + len("\ufeff".encode())

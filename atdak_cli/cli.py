@@ -342,13 +342,12 @@ def models(
     debug: DebugOpt = False,
 ) -> None:
     """List the models the server offers, with their context lengths."""
-    from atdak_cli.models_list import fetch_models, print_models, with_local
-    from atdak_cli.session import open_client
+    from atdak_cli.models_list import list_models, print_models
 
     settings = _settings(locals())
     terminal = _terminal(settings.color)
-    with open_client(settings, api_key_flag=api_key, terminal=terminal, debug=debug) as client:
-        print_models(with_local(fetch_models(client, terminal)), terminal, as_json=json_out)
+    found = list_models(settings, terminal, api_key_flag=api_key, debug=debug)
+    print_models(found, terminal, as_json=json_out)
 
 
 @app.command(

@@ -297,7 +297,7 @@ def _list_models(client: AtdakClient) -> tuple[httpx.Response, int]:
     deadline = Deadline(client.timeout.total)
     response = client.send("GET", "/models", body=None, deadline=deadline, stream=False)
     try:
-        models = ModelList.from_dict(json.loads(response.read()))
+        models = ModelList.parse(json.loads(response.read()))
     except (ValueError, AttributeError, httpx.HTTPError):
         raise StreamError("GET /models did not answer with a JSON model list") from None
     finally:

@@ -14,7 +14,31 @@ from atdak_cli.text import format_columns
 
 if TYPE_CHECKING:
     from atdak_cli.client import AtdakClient
+    from atdak_cli.config import Settings
     from atdak_cli.terminal import Terminal
+
+NO_KEY_NOTICE = (
+    "atdak: the server's model list needs an API key (`atdak login`);"
+    " showing the built-in catalogue"
+)
+
+
+def list_models(
+    settings: Settings, terminal: Terminal, *, api_key_flag: str | None, debug: bool
+) -> list[ModelInfo]:
+    """What ``atdak models`` shows. Without a key the catalogue (and the embedded model)
+    are still worth showing: a new user's first command should not be a refusal."""
+    from atdak_cli.errors import MissingKeyError
+    from atdak_cli.session import open_client
+
+    try:
+        with open_client(
+            settings, api_key_flag=api_key_flag, terminal=terminal, debug=debug
+        ) as client:
+            return with_local(fetch_models(client, terminal))
+    except MissingKeyError:  # raised before anything is sent
+        terminal.notice(NO_KEY_NOTICE)
+        return with_local(list(catalog.CATALOG))
 
 
 def fetch_models(client: AtdakClient, terminal: Terminal) -> list[ModelInfo]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 from atdak_cli import catalog
 from atdak_cli.errors import ExitStatus, UnusableAnswerError, UsageError, one_line
-from atdak_cli.prompt_input import PromptParts, build_messages
+from atdak_cli.prompt_input import InputTooLongError, PromptParts, build_messages
 from atdak_cli.turn import TurnRequest, TurnResult, run_turn
 
 if TYPE_CHECKING:
@@ -44,7 +44,12 @@ def prepare(
     stdin = None if terminal.stdin_isatty else terminal.stdin
     if context and any(m["role"] == "system" for m in context):
         parts = replace(parts, system=None)
-    messages = (context or []) + build_messages(parts, stdin=stdin)
+    budget = catalog.max_input_bytes(settings.model)
+    try:
+        given = build_messages(parts, stdin=stdin, max_bytes=budget)
+    except InputTooLongError as exc:
+        raise _too_long(settings.model, f"{exc.name} alone is over {exc.max_bytes} bytes") from None
+    messages = (context or []) + given
     check_context(settings.model, messages)
     return TurnRequest(
         model=settings.model, messages=messages, params=settings.sampling(), stream=settings.stream
@@ -58,11 +63,15 @@ def check_context(model: str, messages: list[dict[str, str]]) -> None:
         return
     estimate = sum(catalog.estimate_tokens(m["content"]) for m in messages)
     if estimate > limit:
-        raise UsageError(
-            f"the input is too long for {model}: at least {catalog.format_tokens(estimate)} "
-            f"tokens against a context of {catalog.format_tokens(limit)}",
-            hint="send less, or pick a model with a longer context (atdak models)",
-        )
+        raise _too_long(model, f"at least {catalog.format_tokens(estimate)} tokens")
+
+
+def _too_long(model: str, size: str) -> UsageError:
+    limit = catalog.format_tokens(catalog.context_length(model))
+    return UsageError(
+        f"the input is too long for {model}: {size} against a context of {limit} tokens",
+        hint="send less, or pick a model with a longer context (atdak models)",
+    )
 
 
 def complete(

@@ -6,13 +6,21 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, AnyStr
 
 from atdak_cli.errors import UsageError
 from atdak_cli.turn import ApiMessage
 
 ROLES = ("system", "user", "assistant")
 STDIN_NAME = "-"
+
+
+class InputTooLongError(UsageError):
+    """One input is longer than the caller's bound: refused before it is read whole."""
+
+    def __init__(self, name: str, max_bytes: int) -> None:
+        super().__init__(f"{name} is longer than {max_bytes} bytes")
+        self.name, self.max_bytes = name, max_bytes
 
 
 @dataclass(frozen=True)
@@ -25,15 +33,18 @@ class PromptParts:
     messages_file: str | None = None
 
 
-def build_messages(parts: PromptParts, *, stdin: IO[str] | None) -> list[ApiMessage]:
+def build_messages(
+    parts: PromptParts, *, stdin: IO[str] | None, max_bytes: int | None = None
+) -> list[ApiMessage]:
     """stdin first, then each file with its name, then the prompt; ``stdin`` is ``None``
-    when it is a terminal (nothing piped)."""
+    when it is a terminal (nothing piped). stdin or a file longer than ``max_bytes`` is
+    refused (:class:`InputTooLongError`) having read no more than ``max_bytes + 1`` of it."""
     messages = read_messages_file(parts.messages_file) if parts.messages_file else []
     if parts.system is not None:
         messages.insert(0, {"role": "system", "content": parts.system})
-    piped = None if stdin is None or STDIN_NAME in parts.files else read_stdin(stdin)
+    piped = None if stdin is None or STDIN_NAME in parts.files else read_stdin(stdin, max_bytes)
     sections = [piped.rstrip("\n")] if piped and piped.strip() else []
-    sections += [file_section(name, stdin) for name in parts.files]
+    sections += [file_section(name, stdin, max_bytes) for name in parts.files]
     prompt = " ".join(parts.words).strip()
     if prompt:
         sections.append(prompt)
@@ -47,26 +58,39 @@ def build_messages(parts: PromptParts, *, stdin: IO[str] | None) -> list[ApiMess
     return messages
 
 
-def read_stdin(stdin: IO[str]) -> str:
-    """All of stdin, which must be UTF-8 text."""
+def read_stdin(stdin: IO[str], max_bytes: int | None = None) -> str:
+    """All of stdin, which must be UTF-8 text (and at most ``max_bytes`` long)."""
+    name = "standard input"
     buffer = getattr(stdin, "buffer", None)
-    if buffer is None:
-        return stdin.read()
-    return decode_text(buffer.read(), "standard input")
+    if buffer is None:  # a text stream with no bytes beneath (io.StringIO): chars for bytes
+        return _read_bounded(stdin, name, max_bytes)
+    return decode_text(_read_bounded(buffer, name, max_bytes), name)
 
 
-def file_section(name: str, stdin: IO[str] | None) -> str:
+def _read_bounded(stream: IO[AnyStr], name: str, max_bytes: int | None) -> AnyStr:
+    """The whole stream, or ``InputTooLongError`` after reading one unit past the bound:
+    memory follows the bound, not what was piped in."""
+    if max_bytes is None:
+        return stream.read()
+    data = stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise InputTooLongError(name, max_bytes)
+    return data
+
+
+def file_section(name: str, stdin: IO[str] | None, max_bytes: int | None = None) -> str:
     if name == STDIN_NAME:
-        text = read_stdin(stdin) if stdin is not None else ""
+        text = read_stdin(stdin, max_bytes) if stdin is not None else ""
         return text
-    text = read_text_file(Path(name))
+    text = read_text_file(Path(name), max_bytes)
     return f'<file name="{name}">\n{text.rstrip()}\n</file>'
 
 
-def read_text_file(path: Path) -> str:
+def read_text_file(path: Path, max_bytes: int | None = None) -> str:
     """A UTF-8 text file, or a one-line usage error saying why not."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = _read_bounded(handle, str(path), max_bytes)
     except FileNotFoundError:
         raise UsageError(f"cannot read {path}: no such file") from None
     except IsADirectoryError:

@@ -30,6 +30,7 @@ from tests.utils.api_server import (
     html_page,
     http_response_bytes,
     json_completion,
+    json_reply,
     keepalive_forever,
     openai_error,
     raw,
@@ -498,6 +499,39 @@ def test_retry_before_the_answer_then_success_shows_the_answer_once(
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"only once\n"
     assert len(api.requests) == 3
+
+
+NOT_A_MODEL_LIST = {
+    "object without data": lambda: json_reply({"object": "list", "models": ["atdak-gpt-4"]}),
+    "data not a list": lambda: json_reply({"object": "list", "data": "atdak-gpt-4"}),
+    "list of junk": lambda: json_reply({"object": "list", "data": [1, "x", None, {"name": "m"}]}),
+    "bare list of junk": lambda: json_reply([1, 2, 3]),
+    "json null": lambda: json_reply(None),
+    "html with 200": lambda: html_page(200),
+}
+
+
+@pytest.mark.parametrize("name", list(NOT_A_MODEL_LIST))
+def test_models_refuses_an_answer_that_is_not_a_model_list_and_keeps_the_cache(
+    api: FakeAPIServer, key_env: str, tmp_path: Path, name: str
+) -> None:
+    cache = tmp_path / "data" / "models-cache.json"
+    run_atdak("models", "--base-url", api.base_url)  # a good list fills the cache
+    before = cache.read_bytes()
+    assert b"atdak-gpt-4" in before
+    api.set_default(NOT_A_MODEL_LIST[name](), path="/v1/models")
+    result = run_atdak("models", "--base-url", api.base_url)
+    assert result.returncode == 9, result.stderr
+    assert result.stdout == b""
+    assert_one_error_line(result.stderr, "not")
+    assert cache.read_bytes() == before
+
+
+def test_models_accepts_an_empty_model_list(api: FakeAPIServer, key_env: str) -> None:
+    api.set_default(json_reply({"object": "list", "data": []}), path="/v1/models")
+    result = run_atdak("models", "--base-url", api.base_url, "--json")
+    assert result.returncode == 0, result.stderr
+    assert [m["id"] for m in json.loads(result.stdout)] in ([], ["local"])
 
 
 def test_models_command_faults(api: FakeAPIServer, key_env: str) -> None:

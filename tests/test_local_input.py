@@ -6,10 +6,12 @@ import io
 import json
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,6 +185,73 @@ def test_stdin_larger_than_the_models_context(
     )  # fmt: skip
     text = assert_refused(result, api, 2, "too long for atdak-gpt-4-mini")
     assert "context" in text
+
+
+# Runs ``atdak ARGV...`` with SIZE bytes of text written into its stdin through a real pipe
+# (SIZE 0: stdin is /dev/null), then prints the exit code, stderr and the child's peak RSS.
+PEAK_RSS_WRAPPER = """
+import json, resource, subprocess, sys
+size, argv = int(sys.argv[1]), sys.argv[2:]
+stdin = subprocess.PIPE if size else subprocess.DEVNULL
+child = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         bufsize=0)
+chunk, sent = b"word " * 13_107, 0
+try:
+    while sent < size:
+        sent += child.stdin.write(chunk)
+except BrokenPipeError:  # refused without reading it all: what we hope for
+    pass
+out, err = child.communicate()  # closes stdin: end of input
+peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"rc": child.returncode, "out": out.decode(), "err": err.decode(),
+                  "peak": peak_kib * 1024}))
+"""
+MB = 1_000_000
+
+
+def run_measured(size: int, *args: str) -> dict[str, Any]:
+    """A fresh wrapper process, so that its children's peak RSS is atdak's alone."""
+    argv = [sys.executable, "-m", "atdak_cli", *args]
+    wrapper = [sys.executable, "-c", PEAK_RSS_WRAPPER, str(size), *argv]
+    done = subprocess.run(wrapper, capture_output=True, timeout=120, check=True)
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def assert_too_long(run: dict[str, Any]) -> None:
+    assert run["rc"] == 2, run["err"]
+    assert run["out"] == ""
+    assert run["err"].count("\n") == 1 and run["err"].startswith("atdak: error: "), run["err"]
+    assert "too long for atdak-gpt-4-mini" in run["err"]
+
+
+def test_huge_stdin_is_refused_without_reading_it_whole(api: FakeAPIServer, key_env: str) -> None:
+    args = ("complete", "--base-url", api.base_url, "-m", "atdak-gpt-4-mini", "sum up")
+    just_over = run_measured(1 * MB, *args)  # the model's context holds about 640 KB
+    huge = run_measured(60 * MB, *args)
+    assert_too_long(just_over)
+    assert_too_long(huge)
+    # Reading it all cost ~2.3x the input (~115 MB for 50 MB); bounded reading costs the
+    # same for 60 MB as for 1 MB. Generous: 10 MB of slack for allocator noise.
+    assert huge["peak"] < just_over["peak"] + 10 * MB, (huge["peak"], just_over["peak"])
+    assert api.requests == []
+
+
+def test_huge_file_is_refused_without_reading_it_whole(
+    api: FakeAPIServer, key_env: str, tmp_path: Path
+) -> None:
+    big, small = tmp_path / "big.txt", tmp_path / "small.txt"
+    with big.open("wb") as handle:
+        for _ in range(60):
+            handle.write(b"word " * 200_000)  # 1 MB
+    small.write_bytes(b"word " * 200_000)
+    args = ("complete", "--base-url", api.base_url, "-m", "atdak-gpt-4-mini", "-f")
+    just_over, huge = run_measured(0, *args, str(small)), run_measured(0, *args, str(big))
+    assert_too_long(just_over)
+    assert_too_long(huge)
+    assert huge["peak"] < just_over["peak"] + 10 * MB, (huge["peak"], just_over["peak"])
+    assert str(big) in huge["err"]
+    assert api.requests == []
 
 
 @pytest.mark.parametrize(

@@ -42,10 +42,31 @@ class ModelList:
 
     @classmethod
     def from_dict(cls, data: object) -> ModelList:
+        """Lenient: whatever is not a model is left out (nothing at all: an empty list)."""
         items = data.get("data") if isinstance(data, dict) else data
         if not isinstance(items, list):
             items = []
-        return cls([Model.from_dict(m) for m in items if isinstance(m, dict) and m.get("id")])
+        return cls([Model.from_dict(m) for m in items if _is_model(m)])
+
+    @classmethod
+    def parse(cls, data: object) -> ModelList:
+        """Strict: raises ``ValueError`` unless ``data`` is a model list (``{"data": [...]}``
+        or a bare list) with a model among its entries, if it has any. An empty answer here
+        would pass for "the server serves no models"."""
+        items = data.get("data") if isinstance(data, dict) else data
+        if not isinstance(items, list):
+            raise ValueError("it has no `data` array")
+        models = cls.from_dict(items)
+        if items and not models.data:
+            raise ValueError(f"none of its {len(items)} entries is a model with an id")
+        return models
 
     def __iter__(self) -> Iterator[Model]:
         return iter(self.data)
+
+
+def _is_model(entry: object) -> bool:
+    if not isinstance(entry, dict):
+        return False
+    model_id = entry.get("id")
+    return isinstance(model_id, str) and bool(model_id)

@@ -151,6 +151,12 @@ class Models:
             watchdog.disarm()
             response.close()
         try:
-            return ModelList.from_dict(json.loads(raw))
+            body = json.loads(raw)
         except ValueError:
             raise StreamError("the server's model list is not JSON") from None
+        try:
+            return ModelList.parse(body)
+        except ValueError as exc:
+            raise StreamError(
+                f"the server's answer to GET /models is not a model list ({exc})"
+            ) from None

@@ -46,10 +46,13 @@ def choose_mode(terminal: Terminal, requested: RenderMode | None) -> RenderMode:
 
 
 def make_renderer(terminal: Terminal, mode: RenderMode) -> Renderer:
-    """The renderer for ``mode``; imports rich only for markdown."""
+    """The renderer for ``mode``; imports rich only for markdown. Markdown on a terminal is
+    redrawn live; into a pipe or a file it is each finished block, written once."""
     if mode == "markdown":
-        from atdak_cli.render.markdown import MarkdownRenderer
+        from atdak_cli.render.markdown import MarkdownPrinter, MarkdownRenderer
 
+        if not terminal.stdout_isatty:
+            return MarkdownPrinter(terminal)
         return MarkdownRenderer(terminal)
     from atdak_cli.render.plain import PlainRenderer
 

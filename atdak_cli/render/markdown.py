@@ -39,6 +39,7 @@ from rich.style import Style
 from rich.text import Text
 
 from atdak_cli.render.blocks import BlockSplitter, live_window, split_blocks
+from atdak_cli.render.plain import ReasoningEcho
 
 
 class _TableElement(TableElement):
@@ -460,3 +461,53 @@ class MarkdownRenderer:
         if self._cancel_timer is not None:
             self._cancel_timer()
             self._cancel_timer = None
+
+
+class MarkdownPrinter:
+    """Markdown into a pipe or a file: each block printed once, when it is complete, at the
+    terminal's width (``COLUMNS``, else 80). No live region, so no cursor control: a file
+    cannot be redrawn. Reasoning goes where plain mode puts it (:class:`ReasoningEcho`)."""
+
+    def __init__(
+        self,
+        terminal: Terminal,
+        *,
+        color_system: ColorName | None = None,
+        code_theme: str = "ansi_dark",
+    ) -> None:
+        self._terminal = terminal
+        self._painter = BlockPainter(
+            color_system=color_system or default_color_system(terminal), code_theme=code_theme
+        )
+        self._reasoning = ReasoningEcho(terminal)
+        self.start()
+
+    def start(self) -> None:
+        self._transcript = Transcript(self._painter)
+        self._splitter = BlockSplitter()
+
+    def feed(self, text: str) -> None:
+        if text:
+            self._reasoning.close()
+            self._print(self._splitter.feed(text))
+
+    def feed_reasoning(self, text: str) -> None:
+        self._reasoning.feed(text)
+
+    def flush(self) -> None:
+        self._terminal.stdout.flush()
+
+    def finish(self) -> None:
+        self._reasoning.close()
+        self._print(self._splitter.finish())
+        self.flush()
+
+    def abort(self) -> None:
+        self.finish()
+
+    def _print(self, blocks: list[str]) -> None:
+        lines: list[Line] = []
+        for block in blocks:
+            lines += self._transcript.print(Kind.ANSWER, block, self._terminal.width)
+        if lines:
+            self._terminal.stdout.write(_text(lines))

@@ -17,7 +17,7 @@ class PlainRenderer:
     def __init__(self, terminal: Terminal) -> None:
         self._terminal = terminal
         self._last_char = "\n"
-        self._reasoning_open = False
+        self._reasoning = ReasoningEcho(terminal)
 
     def start(self) -> None:
         self._last_char = "\n"
@@ -25,7 +25,7 @@ class PlainRenderer:
     def feed(self, text: str) -> None:
         if not text:
             return
-        self._close_reasoning()
+        self._reasoning.close()
         # Noted first: with an unbuffered stdout a signal can interrupt us as soon as the text
         # is out, and the answer must still end on a fresh line.
         self._last_char = text[-1]
@@ -35,15 +35,10 @@ class PlainRenderer:
         self._terminal.stdout.flush()
 
     def feed_reasoning(self, text: str) -> None:
-        # Reasoning is not part of the answer: never on stdout; shown on stderr to a person.
-        if not text or not self._terminal.stderr_isatty:
-            return
-        self._terminal.stderr.write(text)
-        self._terminal.stderr.flush()
-        self._reasoning_open = not text.endswith("\n")
+        self._reasoning.feed(text)
 
     def finish(self) -> None:
-        self._close_reasoning()
+        self._reasoning.close()
         if self._last_char != "\n":
             self._terminal.stdout.write("\n")
         self._terminal.stdout.flush()
@@ -52,7 +47,22 @@ class PlainRenderer:
     def abort(self) -> None:
         self.finish()
 
-    def _close_reasoning(self) -> None:
-        if self._reasoning_open:
-            self._terminal.stderr.write("\n")
-            self._reasoning_open = False
+
+class ReasoningEcho:
+    """The model's reasoning is not part of the answer: never on stdout, shown on stderr
+    only to a person; ended on a fresh line when the answer begins."""
+
+    def __init__(self, terminal: Terminal) -> None:
+        self._stderr = terminal.stderr if terminal.stderr_isatty else None
+        self._open = False
+
+    def feed(self, text: str) -> None:
+        if text and self._stderr is not None:
+            self._stderr.write(text)
+            self._stderr.flush()
+            self._open = not text.endswith("\n")
+
+    def close(self) -> None:
+        if self._open and self._stderr is not None:
+            self._stderr.write("\n")
+            self._open = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,25 @@ def test_models_json(api: FakeAPIServer, key_env: str) -> None:
     assert {m["id"]: m["context_length"] for m in data}["atdak-llama-70b"] == 32000
 
 
+@pytest.mark.parametrize("as_json", [False, True])
+def test_models_without_a_key_shows_the_catalogue_and_the_local_model(as_json: bool) -> None:
+    from atdak_cli.local.model import is_available
+
+    result = run_atdak("models", *(["--json"] if as_json else []))  # default remote base URL
+    assert result.returncode == 0, result.stderr
+    stderr = result.stderr.decode()
+    assert stderr.count("\n") == 1 and "needs an API key" in stderr and "atdak login" in stderr
+    assert "error" not in stderr
+    out = result.stdout.decode()
+    ids = (
+        [m["id"] for m in json.loads(out)]
+        if as_json
+        else [r.split()[0] for r in out.splitlines()[1:]]
+    )
+    catalogue = ["atdak-gpt-4", "atdak-gpt-4-mini", "atdak-claude-3", "atdak-llama-70b"]
+    assert ids == catalogue + (["local"] if is_available() else [])
+
+
 def test_models_falls_back_to_catalogue_on_404(api: FakeAPIServer, key_env: str) -> None:
     from tests.utils.api_server import not_found
 
@@ -157,3 +177,56 @@ def test_models_falls_back_to_catalogue_on_404(api: FakeAPIServer, key_env: str)
     assert result.returncode == 0
     assert b"atdak-gpt-4-mini" in result.stdout
     assert b"catalogue" in result.stderr
+
+
+MARKDOWN_ANSWER = """# Streaming answers
+
+A paragraph long enough to wrap: the quick brown fox jumps over the lazy dog, twice over,
+then naps in the warm afternoon sun beside the river bank.
+
+- first item with `code`
+- second item, **bold**
+- third item
+
+```python
+def greet(name):
+    return f"hello {name}"
+```
+
+| tool | speed |
+|------|-------|
+| atdak | fast |
+| other | slow |
+
+The end."""
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.mark.parametrize("color", ["never", "always"])
+def test_markdown_forced_into_a_pipe_has_no_cursor_control_and_uses_columns(
+    api: FakeAPIServer, key_env: str, color: str
+) -> None:
+    from wcwidth import wcswidth
+
+    from atdak_cli.render.markdown import render_answer
+
+    pieces = [MARKDOWN_ANSWER[i : i + 7] for i in range(0, len(MARKDOWN_ANSWER), 7)]
+    api.enqueue(stream(pieces))
+    result = run_atdak(
+        "complete", "--base-url", api.base_url, "--render", "markdown", "--color", color, "hi",
+        env={"COLUMNS": "50"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.decode()
+    if color == "never":
+        assert "\x1b" not in out
+    else:
+        assert SGR.search(out)  # colour as asked, and nothing but colour:
+    text = SGR.sub("", out)
+    assert "\x1b" not in text, repr(out)
+    assert text == render_answer(MARKDOWN_ANSWER, width=50, color_system=None)
+    assert 40 < max(wcswidth(line) for line in text.splitlines()) <= 50  # COLUMNS, not 80
+    # Every character of the content is there; only the Markdown markup (and the fence's
+    # language name) is rendered away.
+    content = set(re.findall(r"\w+", MARKDOWN_ANSWER)) - {"python"}
+    assert content <= set(re.findall(r"\w+", text))

@@ -16,7 +16,7 @@ from atdak_cli.doctor import CheckResult, check_key, check_tls, format_result, r
 from atdak_cli.history.store import HistoryStore
 from atdak_cli.secrets import store_key
 from atdak_cli.terminal import Terminal
-from tests.utils.api_server import FakeAPIServer, error, openai_error, serve_api, stall
+from tests.utils.api_server import FakeAPIServer, error, json_reply, openai_error, serve_api, stall
 from tests.utils.process import CANARY_KEY, run_atdak
 
 NAMES = ["config", "key", "key file", "base url", "server", "tls", "models", "answer", "history"]
@@ -130,6 +130,15 @@ def test_key_refused_by_models_exits_3(api: FakeAPIServer, key_env: str) -> None
     assert line(lines, "models") == (
         "✗ models    HTTP 401: invalid api key — check the key: `atdak login`, or set ATDAK_API_KEY"
     )
+
+
+def test_models_answer_that_is_not_a_model_list_fails_with_9(
+    api: FakeAPIServer, key_env: str
+) -> None:
+    api.set_default(json_reply({"object": "list", "models": []}), path="/v1/models")
+    status, lines = doctor(api.base_url)
+    assert status == 9
+    assert "did not answer with a JSON model list" in line(lines, "server")
 
 
 def test_models_not_found_suggests_the_v1_suffix(api: FakeAPIServer, key_env: str) -> None:

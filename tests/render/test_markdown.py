@@ -23,6 +23,7 @@ from atdak_cli.render.markdown import (
     BlockPainter,
     ColorName,
     Kind,
+    MarkdownPrinter,
     MarkdownRenderer,
     _rows_after_resize,
     render_answer,
@@ -489,8 +490,22 @@ def test_narrowing_erases_the_rows_a_reflowing_terminal_makes_of_the_live_region
 
 
 def test_make_renderer_builds_the_markdown_renderer_from_a_terminal() -> None:
-    renderer = make_renderer(Terminal(stdout=io.StringIO()), "markdown")
+    renderer = make_renderer(Terminal(stdout=io.StringIO(), stdout_isatty=True), "markdown")
     assert isinstance(renderer, MarkdownRenderer)
+
+
+def test_make_renderer_prints_markdown_blocks_once_into_a_pipe() -> None:
+    out = io.StringIO()
+    renderer = make_renderer(Terminal(stdout=out, width=50), "markdown")
+    assert isinstance(renderer, MarkdownPrinter)
+    renderer.start()
+    renderer.feed("First paragraph.\n\nSecond")
+    assert out.getvalue() == "First paragraph.\n"  # a finished block, at once
+    renderer.feed(" paragraph.")
+    renderer.finish()
+    assert out.getvalue() == render_answer(
+        "First paragraph.\n\nSecond paragraph.", width=50, color_system=None
+    )
 
 
 @pytest.mark.parametrize(
