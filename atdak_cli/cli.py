@@ -244,10 +244,10 @@ def complete(
     """Ask one question and print the answer.
 
     The prompt is the arguments, then stdin, then each --file, joined."""
-    from atdak_cli.oneshot import OutputOptions, prepare
-    from atdak_cli.oneshot import complete as run
+    from atdak_cli.commands.complete import OutputOptions, prepare
+    from atdak_cli.commands.complete import complete as run
+    from atdak_cli.connect import open_client
     from atdak_cli.prompt_input import PromptParts
-    from atdak_cli.session import open_client
 
     settings = _settings(locals())
     terminal = _terminal(settings.color)
@@ -317,8 +317,8 @@ def chat(
     """Talk with a model in an interactive session.
 
     Ctrl-D or /exit leaves; /help lists the slash commands."""
+    from atdak_cli.connect import check_client, open_client
     from atdak_cli.repl.loop import ChatOptions, run_chat
-    from atdak_cli.session import check_client, open_client
 
     settings = _settings(locals())
     terminal = _terminal(settings.color)
@@ -342,7 +342,7 @@ def models(
     debug: DebugOpt = False,
 ) -> None:
     """List the models the server offers, with their context lengths."""
-    from atdak_cli.models_list import list_models, print_models
+    from atdak_cli.commands.models import list_models, print_models
 
     settings = _settings(locals())
     terminal = _terminal(settings.color)
@@ -523,8 +523,8 @@ def _run_batch(
     api_key: str | None,
     debug: bool,
 ) -> NoReturn:
-    from atdak_cli.batch import BatchOptions, run_batch
-    from atdak_cli.session import open_client
+    from atdak_cli.commands.batch import BatchOptions, run_batch
+    from atdak_cli.connect import open_client
 
     options = BatchOptions(path=path, concurrency=concurrency, output=output, resume=resume)
     with open_client(settings, api_key_flag=api_key, terminal=terminal, debug=debug) as client:
@@ -544,7 +544,7 @@ def doctor(
     allow_insecure_http: InsecureOpt = False,
 ) -> None:
     """Check config, key, server and history, and say what to fix."""
-    from atdak_cli.doctor import run_doctor
+    from atdak_cli.commands.doctor import run_doctor
 
     raise typer.Exit(run_doctor(dict(locals()), _terminal(None)))
 

@@ -11,9 +11,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from atdak_cli import paths
+from atdak_cli.catalog import LOCAL_MODEL_ID
+from atdak_cli.client import DEFAULT_BASE_URL
 from atdak_cli.errors import UsageError
 
-DEFAULT_BASE_URL = "https://api.atdak.com/v1"
 DEFAULT_MODEL = "atdak-gpt-4"
 
 # Ranges of the API page; checked before anything is sent.
@@ -99,7 +100,7 @@ def load_settings(
     _check_types(layers, path)
     layers.update({k: v for k, v in flags.items() if v is not None and k not in _NOT_SETTINGS})
     if flags.get("model_path"):
-        layers["model"] = "local"  # a GGUF file can only run on the embedded provider
+        layers["model"] = LOCAL_MODEL_ID  # a GGUF file can only run on the embedded provider
     known = {f.name for f in fields(Settings)}
     settings = Settings(
         **{k: v for k, v in layers.items() if k in known},

@@ -152,7 +152,7 @@ def test_the_ast_walk_sees_imports_inside_functions_and_relative_ones() -> None:
     sample = PACKAGE / "cli.py"
     found = {module for _, module in imports_of(sample)}
     assert "typer" in found  # module level
-    assert "atdak_cli.oneshot" in found  # inside a command function
+    assert "atdak_cli.commands.complete" in found  # inside a command function
     node = ast.parse("from ..store import HistoryStore").body[0]
     assert isinstance(node, ast.ImportFrom)
     assert _resolve(node, "atdak_cli.render") == "atdak_cli.store"

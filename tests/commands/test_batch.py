@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from atdak_cli.batch import BatchOptions, Progress, SharedBackoff, run_batch
 from atdak_cli.client import AtdakClient, RetryPolicy
+from atdak_cli.commands.batch import BatchOptions, Progress, SharedBackoff, run_batch
 from atdak_cli.config import Settings
 from atdak_cli.errors import UsageError
 from atdak_cli.terminal import Terminal

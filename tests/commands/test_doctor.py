@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from atdak_cli import paths
+from atdak_cli.commands.doctor import CheckResult, check_key, check_tls, format_result, run_doctor
 from atdak_cli.config import Settings
-from atdak_cli.doctor import CheckResult, check_key, check_tls, format_result, run_doctor
 from atdak_cli.history.store import HistoryStore
 from atdak_cli.secrets import store_key
 from atdak_cli.terminal import Terminal

@@ -28,8 +28,8 @@ def list_models(
 ) -> list[ModelInfo]:
     """What ``atdak models`` shows. Without a key the catalogue (and the embedded model)
     are still worth showing: a new user's first command should not be a refusal."""
+    from atdak_cli.connect import open_client
     from atdak_cli.errors import MissingKeyError
-    from atdak_cli.session import open_client
 
     try:
         with open_client(

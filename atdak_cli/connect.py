@@ -1,31 +1,48 @@
-"""Building the API client from settings: key lookup, transport checks, debug logging."""
+"""The one factory of API clients: key lookup, transport checks, TLS (its context built ahead
+of need: :mod:`atdak_cli.warmup`), proxies, the embedded local model, debug logging.
+
+The TLS context is the one httpx would build itself (``httpx.create_ssl_context``):
+``SSL_CERT_FILE`` or ``SSL_CERT_DIR`` when set, else certifi's bundle.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atdak_cli import __version__, paths
+from atdak_cli.catalog import LOCAL_MODEL_ID
+from atdak_cli.client import DEFAULT_BASE_URL
 from atdak_cli.client._redact import strip_userinfo
-from atdak_cli.config import DEFAULT_BASE_URL, Settings, check_key_transport, is_loopback
+from atdak_cli.config import Settings, check_key_transport, is_loopback
 from atdak_cli.errors import MissingKeyError, UsageError
 from atdak_cli.secrets import find_key, remember
-from atdak_cli.tls import needs_tls, pending_context
+from atdak_cli.warmup import Warmup
 
 if TYPE_CHECKING:
     import ssl
 
     import httpx
 
-    from atdak_cli.client import AtdakClient
+    from atdak_cli.client import AtdakClient, RetryPolicy, Timeout
     from atdak_cli.terminal import Terminal
-    from atdak_cli.warmup import Warmup
 
-LOCAL_MODEL = "local"
+
+@dataclass(frozen=True)
+class Overrides:
+    """What a caller may set beyond the settings: ``atdak doctor`` gives the key it found
+    (sent or not as it judged), no retries, one deadline for every phase, and looks at each
+    response (its HTTP and TLS versions)."""
+
+    key: str | None = None
+    timeout: Timeout | None = None
+    retry_policy: RetryPolicy | None = None
+    on_response: Callable[[httpx.Response], None] | None = None
+
 
 
 @contextmanager
@@ -36,28 +53,36 @@ def open_client(
     terminal: Terminal | None = None,
     debug: bool = False,
     environ: Mapping[str, str] | None = None,
+    overrides: Overrides | None = None,
 ) -> Iterator[AtdakClient]:
     """A client for the settings' endpoint (or the embedded local model); its connection
     pool is closed on exit (a client given an ``http_client`` leaves that to its maker)."""
     env = os.environ if environ is None else environ
+    tuning = overrides or Overrides()
     local = uses_local_model(settings)
-    key = check_client(settings, api_key_flag=api_key_flag, environ=env)
+    key = tuning.key
+    if key is None:
+        key = check_client(settings, api_key_flag=api_key_flag, environ=env)
     # Started before the imports below, which it overlaps (see atdak_cli.warmup).
     tls = pending_context(env) if not local and needs_tls(settings.base_url, env) else None
     from atdak_cli.client import AtdakClient, Timeout
 
-    timeout = Timeout.coerce(settings.timeout)
-    if settings.first_content_timeout:
+    timeout = tuning.timeout or Timeout.coerce(settings.timeout)
+    if settings.first_content_timeout and tuning.timeout is None:
         timeout = replace(timeout, first_content=settings.first_content_timeout)
     if local:
         base_url, http = "http://local.invalid/v1", _local_http_client(settings)
     else:
-        base_url, http = settings.base_url, _http_client(terminal, tls, debug=debug, key=key)
+        hooks = _debug_hooks(terminal, key) if debug and terminal is not None else {}
+        if tuning.on_response is not None:
+            hooks.setdefault("response", []).append(tuning.on_response)
+        base_url, http = settings.base_url, _http_client(tls, hooks)
     with http:
         yield AtdakClient(
             api_key=key,
             base_url=base_url,
             timeout=timeout,
+            retry_policy=tuning.retry_policy,
             http_client=http,
             default_headers={"User-Agent": f"atdak/{__version__}"},
         )
@@ -86,7 +111,7 @@ def uses_local_model(settings: Settings) -> bool:
     server configured by the user may well serve a model it calls "local")."""
     if settings.model_path:
         return True
-    return settings.model == LOCAL_MODEL and settings.base_url == DEFAULT_BASE_URL
+    return settings.model == LOCAL_MODEL_ID and settings.base_url == DEFAULT_BASE_URL
 
 
 def _api_key(settings: Settings, flag: str | None, env: Mapping[str, str]) -> str:
@@ -112,11 +137,10 @@ def _missing_key_hint() -> str:
 
 
 def _http_client(
-    terminal: Terminal | None, tls: Warmup[ssl.SSLContext] | None, *, debug: bool, key: str
+    tls: Warmup[ssl.SSLContext] | None, hooks: dict[str, list[Callable[..., Any]]]
 ) -> httpx.Client:
     import httpx
 
-    hooks = _debug_hooks(terminal, key) if debug and terminal is not None else {}
     try:
         return httpx.Client(
             follow_redirects=False,
@@ -179,3 +203,35 @@ def _debug_hooks(terminal: Terminal, key: str) -> dict[str, list[Callable[..., A
             terminal.notice(f"< {name}: {redact_key(value, key)}")  # servers may echo it
 
     return {"request": [show_request], "response": [show_response]}
+
+
+# -- TLS
+
+
+def pending_context(environ: Mapping[str, str]) -> Warmup[ssl.SSLContext]:
+    """The verifying context, already being built on a thread."""
+    env = dict(environ)
+    return Warmup(lambda: verifying_context(env), name="atdak-tls").start()
+
+
+def verifying_context(environ: Mapping[str, str]) -> ssl.SSLContext:
+    import ssl
+
+    if environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=environ["SSL_CERT_FILE"])
+    if environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=environ["SSL_CERT_DIR"])
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def needs_tls(base_url: str, environ: Mapping[str, str]) -> bool:
+    """Whether requests to ``base_url`` may use TLS: an https endpoint, or any proxy (which
+    may be an https one); a plain-http endpoint reached directly never does."""
+    if not base_url.startswith("http://"):
+        return True
+    return any(
+        name.lower().endswith("_proxy") and name.lower() != "no_proxy" and value
+        for name, value in environ.items()
+    )

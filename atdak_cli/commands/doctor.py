@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from atdak_cli import __version__, paths
+from atdak_cli import paths
+from atdak_cli.catalog import LOCAL_MODEL_ID
 from atdak_cli.errors import HINTS, AppError, ExitStatus, status_for
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
     from atdak_cli.client import AtdakClient
     from atdak_cli.config import Settings
+    from atdak_cli.connect import Overrides
     from atdak_cli.terminal import Terminal
 
 DEFAULT_TIMEOUT = 5.0
@@ -82,7 +84,7 @@ def run_doctor(
 
 
 def checks(flags: Mapping[str, Any], env: Mapping[str, str]) -> Iterator[CheckResult]:
-    from atdak_cli.session import uses_local_model
+    from atdak_cli.connect import uses_local_model
 
     settings, result = check_config(flags, env)
     yield result
@@ -113,7 +115,8 @@ def format_result(result: CheckResult, *, color: bool) -> str:
 
 def check_config(flags: Mapping[str, Any], env: Mapping[str, str]) -> tuple[Settings, CheckResult]:
     """The settings in effect (defaults when the file is broken) and the file's verdict."""
-    from atdak_cli.config import DEFAULT_BASE_URL, Settings, load_settings
+    from atdak_cli.client import DEFAULT_BASE_URL
+    from atdak_cli.config import Settings, load_settings
 
     path = paths.config_file(env)
     given = {k: v for k, v in flags.items() if v is not None and v is not False}
@@ -152,7 +155,7 @@ def check_key(
         return "", failed("key", exc.message, remedy, ExitStatus.AUTH)
     if found is not None:
         return found.value, passed("key", f"{mask_key(found.value)} from {found.source}")
-    if is_loopback(urlsplit(settings.base_url).hostname or "") or settings.model == "local":
+    if is_loopback(urlsplit(settings.base_url).hostname or "") or settings.model == LOCAL_MODEL_ID:
         return "", passed("key", "none (a local server usually needs none)")
     remedy = "run `atdak login` or set ATDAK_API_KEY"
     return "", failed("key", "no API key is configured", remedy, ExitStatus.AUTH)
@@ -218,18 +221,16 @@ _NETWORK = ("server", "tls", "models", "answer")
 
 def check_server(settings: Settings, key: str) -> Iterator[CheckResult]:
     """Reachable, TLS, ``GET /models`` and a one-token answer, over one connection."""
-    import httpx
-
     from atdak_cli.config import is_loopback
+    from atdak_cli.connect import open_client
 
     host = urlsplit(settings.base_url).hostname or ""
     plain = settings.base_url.startswith("http://")
     remote_plain = plain and not is_loopback(host) and not settings.allow_insecure_http
-    with (
-        httpx.Client(follow_redirects=False, verify=not plain) as http,
-        doctor_client(settings, "" if remote_plain else key, http) as client,
-    ):
-        probe = probe_models(client)
+    responses: list[httpx.Response] = []
+    tuning = doctor_overrides(settings, "" if remote_plain else key, responses.append)
+    with open_client(settings, overrides=tuning) as client:
+        probe = probe_models(client, responses)
         yield probe.reachable
         if probe.reachable.ok is False:
             yield from (skipped(name, "the server is unreachable") for name in _NETWORK[1:])
@@ -244,19 +245,17 @@ def check_server(settings: Settings, key: str) -> Iterator[CheckResult]:
         yield check_answer(client, settings.model)
 
 
-def doctor_client(settings: Settings, key: str, http: httpx.Client) -> AtdakClient:
+def doctor_overrides(
+    settings: Settings, key: str, on_response: Callable[[httpx.Response], None]
+) -> Overrides:
     """No retries and a short deadline: a doctor reports, it does not insist."""
-    from atdak_cli.client import AtdakClient, RetryPolicy, Timeout
+    from atdak_cli.client import RetryPolicy, Timeout
+    from atdak_cli.connect import Overrides
 
     seconds = settings.timeout or DEFAULT_TIMEOUT
     timeout = Timeout(total=seconds, connect=seconds, first_content=seconds, idle=seconds)
-    return AtdakClient(
-        api_key=key,
-        base_url=settings.base_url,
-        timeout=timeout,
-        retry_policy=RetryPolicy(max_retries=0),
-        http_client=http,
-        default_headers={"User-Agent": f"atdak/{__version__}"},
+    return Overrides(
+        key=key, timeout=timeout, retry_policy=RetryPolicy(max_retries=0), on_response=on_response
     )
 
 
@@ -267,14 +266,19 @@ class Probe:
     response: httpx.Response | None
 
 
-def probe_models(client: AtdakClient) -> Probe:
-    """``GET /models``: any HTTP answer proves the server reachable; a list proves the API."""
-    from atdak_cli.client import APIStatusError, AtdakError
+def probe_models(client: AtdakClient, responses: list[httpx.Response]) -> Probe:
+    """``GET /models``: any HTTP answer proves the server reachable; a list proves the API.
+    ``responses`` gets every response the client receives."""
+    from atdak_cli.client import APIStatusError, AtdakError, StreamError
 
     host = urlsplit(client.base_url).hostname
     started = time.monotonic()
     try:
-        response, count = _list_models(client)
+        try:
+            count = len(client.models.list().data)
+        except StreamError:
+            raise StreamError("GET /models did not answer with a JSON model list") from None
+        response = responses[-1]
     except APIStatusError as exc:
         reached = passed("server", f"{host} answers (HTTP {exc.status_code})")
         return Probe(reached, _api_failure("models", exc), exc.response)
@@ -284,25 +288,6 @@ def probe_models(client: AtdakClient) -> Probe:
     ms = _ms(started)
     reached = passed("server", f"{host} answers ({response.http_version}, {ms} ms)")
     return Probe(reached, passed("models", f"GET /models lists {count} models ({ms} ms)"), response)
-
-
-def _list_models(client: AtdakClient) -> tuple[httpx.Response, int]:
-    import json
-
-    import httpx
-
-    from atdak_cli.client import ModelList, StreamError
-    from atdak_cli.client._timeouts import Deadline
-
-    deadline = Deadline(client.timeout.total)
-    response = client.send("GET", "/models", body=None, deadline=deadline, stream=False)
-    try:
-        models = ModelList.parse(json.loads(response.read()))
-    except (ValueError, AttributeError, httpx.HTTPError):
-        raise StreamError("GET /models did not answer with a JSON model list") from None
-    finally:
-        response.close()
-    return response, len(models.data)
 
 
 def check_tls(
