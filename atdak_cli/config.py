@@ -80,6 +80,56 @@ class Settings:
         return {k: v for k, v in values.items() if v is not None}
 
 
+@dataclass(frozen=True)
+class Flags:
+    """The command line's options that settings are made of (None, or False: not given), and
+    the two that say how to connect: ``api_key`` (found by :mod:`atdak_cli.connect`, never a
+    setting) and ``debug``."""
+
+    model: str | None = None
+    model_path: str | None = None
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    stream: bool | None = None
+    render: str | None = None
+    color: str | None = None
+    role: str | None = None
+    var: list[str] | None = None
+    profile: str | None = None
+    base_url: str | None = None
+    timeout: float | None = None
+    allow_insecure_http: bool = False
+    no_history: bool = False
+    api_key: str | None = None
+    debug: bool = False
+
+    @classmethod
+    def names(cls) -> frozenset[str]:
+        return frozenset(f.name for f in fields(cls))
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> Flags:
+        """The flags among ``values`` (a command's parsed parameters); the rest are ignored."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+    def settings(self, *, environ: Mapping[str, str] | None = None) -> Settings:
+        """Resolve the settings: config file, profile, environment, role, then these flags."""
+        given = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in ("api_key", "debug", "no_history", "allow_insecure_http"):
+            del given[name]
+        given = {k: v for k, v in given.items() if v is not None}
+        if self.allow_insecure_http:
+            given["allow_insecure_http"] = True
+        if self.no_history:
+            given["history"] = False
+        return load_settings(given, environ=environ)
+
+
 def load_settings(
     flags: Mapping[str, Any], *, environ: Mapping[str, str] | None = None
 ) -> Settings:

@@ -19,8 +19,8 @@ from atdak_cli.catalog import LOCAL_MODEL_ID
 from atdak_cli.client import DEFAULT_BASE_URL
 from atdak_cli.client._redact import strip_userinfo
 from atdak_cli.config import Settings, check_key_transport, is_loopback
-from atdak_cli.errors import MissingKeyError, UsageError
-from atdak_cli.secrets import find_key, remember
+from atdak_cli.errors import MissingKeyError, UsageError, remember_key
+from atdak_cli.secrets import find_key
 from atdak_cli.warmup import Warmup
 
 if TYPE_CHECKING:
@@ -42,7 +42,6 @@ class Overrides:
     timeout: Timeout | None = None
     retry_policy: RetryPolicy | None = None
     on_response: Callable[[httpx.Response], None] | None = None
-
 
 
 @contextmanager
@@ -101,7 +100,7 @@ def check_client(
         _local_model_path(settings)
         return ""
     key = _api_key(settings, api_key_flag, env)
-    remember(key)
+    remember_key(key)
     check_key_transport(settings, has_key=bool(key))
     return key
 

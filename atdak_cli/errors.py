@@ -155,13 +155,48 @@ def _hint(exc: BaseException) -> str | None:
     return HINTS.get(status_for(exc))
 
 
-def one_line(exc: BaseException) -> str:
-    """``atdak: error: <what> — <hint>``, on one line."""
+def report(exc: BaseException, *, debug: bool = False) -> tuple[ExitStatus, str]:
+    """How every place that shows an error shows it: the exit status, and one line
+    ``atdak: error: <what> — <hint>`` with every key in use redacted."""
+    status = status_for(exc)
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     hint = getattr(exc, "hint", None) or _hint(exc)
     if is_local_io_error(exc):
         assert isinstance(exc, OSError)
         message = f"cannot write the output ({exc.strerror or exc})"
         hint = "free some space, or send the output elsewhere"
-    text = " ".join(str(message).split())
-    return f"atdak: error: {text}" + (f" — {hint}" if hint else "")
+    line = error_line(str(message), hint)
+    if status == ExitStatus.INTERNAL and not debug:
+        line += " (a bug: please report it; rerun with --debug for details)"
+    return status, line
+
+
+def error_line(message: str, hint: str | None = None) -> str:
+    """``atdak: error: <message> — <hint>`` on one line, redacted: the one spelling of it."""
+    text = " ".join(message.split())
+    return redact(f"atdak: error: {text}" + (f" — {hint}" if hint else ""))
+
+
+# --- redaction: no key in use is ever shown, whatever the message quotes ------------------
+
+_KEYS_IN_USE: set[str] = set()
+
+
+def remember_key(key: str) -> None:
+    """Note a key in use, so that any message shown later is redacted of it."""
+    if key:
+        _KEYS_IN_USE.add(key)
+
+
+def redact(text: str) -> str:
+    """``text`` without any key in use (those noted, and $ATDAK_API_KEY)."""
+    import os
+
+    keys = {*_KEYS_IN_USE, os.environ.get("ATDAK_API_KEY") or ""} - {""}
+    if not keys:
+        return text
+    from atdak_cli.client import redact_key
+
+    for key in keys:
+        text = redact_key(text, key)
+    return text

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from atdak_cli.client._redact import mask_key as mask_key
-from atdak_cli.client._redact import redact_key
+from atdak_cli.client import mask_key as mask_key
 from atdak_cli.errors import BadKeyError, UsageError
 from atdak_cli.paths import replace_file
 
@@ -100,21 +99,6 @@ def is_readable_by_others(path: Path) -> bool:
     except OSError:
         return False
     return bool(mode & (stat.S_IRWXG | stat.S_IRWXO))
-
-
-_IN_USE: set[str] = set()
-
-
-def remember(key: str) -> None:
-    """Note a key in use, so that any message printed later is redacted of it."""
-    if key:
-        _IN_USE.add(key)
-
-
-def redact_known(text: str) -> str:
-    for key in _IN_USE:
-        text = redact_key(text, key)
-    return text
 
 
 def read_key_input(terminal: Terminal) -> str:

@@ -49,6 +49,14 @@ class TurnResult:
         return None if self.assemble is None else self.assemble()
 
 
+def with_usage(request: TurnRequest) -> TurnRequest:
+    """Ask a streamed answer for its token counts too: OpenAI's ``stream_options``, which
+    compatible servers accept (a whole answer always has them)."""
+    if request.stream:
+        request.extra_body["stream_options"] = {"include_usage": True}
+    return request
+
+
 class TurnRecorder(Protocol):
     """Saves an exchange: the question before it is sent, the answer on every way out."""
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from atdak_cli import cli
+from atdak_cli import launch as cli
 from atdak_cli.errors import ExitStatus, UsageError
 from atdak_cli.prompt_input import PromptParts, build_messages, decode_text, read_text_file
 from tests.utils.api_server import FakeAPIServer

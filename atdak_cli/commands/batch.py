@@ -1,4 +1,4 @@
-"""``atdak complete --batch FILE``: many requests from a JSONL file, a few at a time.
+"""``atdak batch FILE``: many requests from a JSONL file, a few at a time.
 
 Input: one request per line, either a JSON string (the prompt) or an object with ``messages``
 and any of ``model``, ``temperature``, ``max_tokens``, ``top_p``, ``frequency_penalty``,
@@ -59,13 +59,14 @@ from atdak_cli.errors import (
     ExitStatus,
     UnusableAnswerError,
     UsageError,
+    error_line,
     is_local_io_error,
 )
 from atdak_cli.paths import replace_file
 
 if TYPE_CHECKING:
     from atdak_cli.client import AtdakClient, ChatCompletion
-    from atdak_cli.config import Settings
+    from atdak_cli.config import Flags, Settings
     from atdak_cli.terminal import Terminal
 
 BATCH_RETRIES = 8
@@ -99,6 +100,19 @@ class BatchRequest:
     messages: list[dict[str, Any]]
     params: dict[str, Any]
     extra: dict[str, Any]
+
+
+def run(flags: Flags, options: BatchOptions) -> int:
+    """``atdak batch FILE``: the exit status (module docstring)."""
+    from atdak_cli.connect import open_client
+    from atdak_cli.terminal import open_terminal
+
+    settings = flags.settings()
+    terminal = open_terminal(settings.color)
+    with open_client(
+        settings, api_key_flag=flags.api_key, terminal=terminal, debug=flags.debug
+    ) as client:
+        return run_batch(client, settings, terminal, options)
 
 
 def run_batch(
@@ -457,15 +471,14 @@ def success(request: BatchRequest, completion: ChatCompletion) -> Record:
 
 
 def failure(request: BatchRequest, exc: BaseException) -> Record:
-    from atdak_cli.errors import status_for
-    from atdak_cli.secrets import redact_known
+    from atdak_cli.errors import redact, status_for
 
     status = status_for(exc)
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     error = {
         "status": int(status),
         "kind": status.name.lower(),
-        "message": redact_known(" ".join(str(message).split())),
+        "message": redact(" ".join(str(message).split())),
         "http_status": getattr(exc, "status_code", None),
     }
     return {
@@ -527,8 +540,11 @@ def _report(
     status = ExitStatus(first["error"]["status"])
     hint = HINTS.get(status)
     terminal.notice(
-        f"atdak: error: {len(failures)} of {len(requests)} requests failed; the first, line "
-        f"{first['line']}: {first['error']['message']}" + (f" — {hint}" if hint else "")
+        error_line(
+            f"{len(failures)} of {len(requests)} requests failed; the first, line "
+            f"{first['line']}: {first['error']['message']}",
+            hint,
+        )
     )
     return status
 

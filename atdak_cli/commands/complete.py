@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from atdak_cli import catalog
-from atdak_cli.errors import ExitStatus, UnusableAnswerError, UsageError, one_line
+from atdak_cli.errors import ExitStatus, UnusableAnswerError, UsageError, report
 from atdak_cli.prompt_input import InputTooLongError, PromptParts, build_messages
-from atdak_cli.turn import TurnRequest, TurnResult, run_turn
+from atdak_cli.turn import ApiMessage, TurnRequest, TurnResult, run_turn, with_usage
 
 if TYPE_CHECKING:
     from atdak_cli.client import AtdakClient
-    from atdak_cli.config import Settings
+    from atdak_cli.config import Flags, Settings
     from atdak_cli.history.recorder import HistoryRecorder
     from atdak_cli.render import Renderer, RenderMode
     from atdak_cli.terminal import Terminal
@@ -25,11 +26,78 @@ FINISH_WARNINGS = {
 
 
 @dataclass(frozen=True)
+class CompleteOptions:
+    """What ``atdak complete`` was given beyond the settings."""
+
+    prompt: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+    messages: str | None = None
+    continue_last: bool = False
+    conversation: int | None = None
+    json: bool = False
+    usage: bool = False
+    extract: Literal["first", "last"] | None = None
+
+
+@dataclass(frozen=True)
 class OutputOptions:
     json: bool = False
     usage: bool = False
     render: RenderMode | None = None
     extract: Literal["first", "last"] | None = None
+
+
+def run(flags: Flags, options: CompleteOptions) -> int:
+    """``atdak complete``: read the input, ask, print; the exit status."""
+    from atdak_cli.connect import open_client
+    from atdak_cli.terminal import open_terminal
+
+    settings = flags.settings()
+    terminal = open_terminal(settings.color)
+    parts = PromptParts(options.prompt, options.files, settings.system, options.messages)
+    conversation_id, context = _context(options)
+    request = prepare(settings, parts, terminal, context=context)
+    if options.usage:
+        with_usage(request)
+    output = OutputOptions(
+        json=options.json,
+        usage=options.usage,
+        render=cast("RenderMode | None", settings.render),  # config checked its value
+        extract=options.extract,
+    )
+    with (
+        open_client(
+            settings, api_key_flag=flags.api_key, terminal=terminal, debug=flags.debug
+        ) as client,
+        _recorder(settings, conversation_id) as recorder,
+    ):
+        return complete(client, request, terminal, output, settings, recorder=recorder)
+
+
+def _context(options: CompleteOptions) -> tuple[int | None, list[ApiMessage] | None]:
+    if not options.continue_last and options.conversation is None:
+        return None, None
+    from atdak_cli import paths
+    from atdak_cli.history.recorder import load_context
+
+    return load_context(paths.history_file(), options.conversation)
+
+
+def _recorder(
+    settings: Settings, conversation_id: int | None
+) -> AbstractContextManager[HistoryRecorder | None]:
+    """The history recorder, or a stand-in that records nothing (``--no-history``)."""
+    if not settings.history:
+        return nullcontext(None)
+    from atdak_cli import paths
+    from atdak_cli.history.recorder import HistoryRecorder
+
+    return HistoryRecorder(
+        paths.history_file(),
+        conversation_id=conversation_id,
+        profile=settings.profile,
+        base_url=settings.base_url,
+    )
 
 
 def prepare(
@@ -88,7 +156,7 @@ def complete(
     renderer = None if quiet else _renderer(terminal, options)
     with terminal.typed_keys_unechoed():
         result = run_turn(client, request, renderer=renderer, recorder=recorder)
-    report(request, result, terminal, settings=settings, show_usage=options.usage)
+    show_notes(request, result, terminal, settings=settings, show_usage=options.usage)
     if options.json and result.completion is not None:
         terminal.stdout.write(json.dumps(result.completion.to_dict(), ensure_ascii=False, indent=2))
         terminal.stdout.write("\n")
@@ -96,7 +164,7 @@ def complete(
         terminal.stdout.write(extract_block(result.text, options.extract))
     terminal.stdout.flush()
     if recorder is not None and recorder.failure is not None:
-        terminal.notice(one_line(recorder.failure))
+        terminal.notice(report(recorder.failure)[1])
         return ExitStatus.HISTORY
     return ExitStatus.OK
 
@@ -112,7 +180,7 @@ def _renderer(terminal: Terminal, options: OutputOptions) -> Renderer:
     return renderer
 
 
-def report(
+def show_notes(
     request: TurnRequest,
     result: TurnResult,
     terminal: Terminal,

@@ -59,6 +59,19 @@ def script(shell: str) -> str:
     return script_path(shell).read_text(encoding="utf-8")
 
 
+def show(shell: str | None) -> None:
+    """``atdak completion show``: the script on stdout."""
+    sys.stdout.write(script(resolve_shell(shell)))
+
+
+def install_for(shell: str | None) -> None:
+    """``atdak completion install``: the script where the shell finds it."""
+    from atdak_cli.terminal import open_terminal
+
+    path = install(resolve_shell(shell))
+    open_terminal(None).notice(f"atdak: installed {path}; open a new shell to use it")
+
+
 def install(
     shell: str,
     *,
@@ -180,11 +193,11 @@ OPTION_VALUES = {
     "fmt": Values("words", ("markdown", "json")),
     "file": FILES,
     "messages": FILES,
-    "batch": FILES,
     "output": FILES,
     "model_path": FILES,
 }
 ARGUMENT_VALUES: dict[tuple[str, ...], Values] = {
+    ("batch",): FILES,
     ("completion", "show"): SHELL_WORDS,
     ("completion", "install"): SHELL_WORDS,
     ("roles", "show"): Values("table", ("roles",)),

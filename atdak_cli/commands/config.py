@@ -1,4 +1,4 @@
-"""``atdak config show``: the settings in effect, the key masked."""
+"""``atdak config path|show``: where the config is, and the settings in effect (key masked)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,20 @@ from typing import TYPE_CHECKING
 
 from atdak_cli import paths
 from atdak_cli.secrets import find_key, is_readable_by_others, mask_key
+from atdak_cli.terminal import open_terminal
 from atdak_cli.text import format_columns
 
 if TYPE_CHECKING:
-    from atdak_cli.config import Settings
-    from atdak_cli.terminal import Terminal
+    from atdak_cli.config import Flags
 
 
-def show_settings(settings: Settings, terminal: Terminal) -> None:
+def show_path() -> None:
+    print(paths.config_file())
+
+
+def show_settings(flags: Flags) -> None:
+    settings = flags.settings()
+    terminal = open_terminal(settings.color)
     keys = paths.keys_file()
     found = find_key(flag=None, profile=settings.profile, environ=os.environ, path=keys)
     key = f"{mask_key(found.value)} (from {found.source})" if found else "(none)"

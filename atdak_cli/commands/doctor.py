@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import httpx
 
     from atdak_cli.client import AtdakClient
-    from atdak_cli.config import Settings
+    from atdak_cli.config import Flags, Settings
     from atdak_cli.connect import Overrides
     from atdak_cli.terminal import Terminal
 
@@ -68,6 +68,16 @@ def failed(name: str, line: str, remedy: str | None, status: ExitStatus) -> Chec
 
 def skipped(name: str, why: str) -> CheckResult:
     return CheckResult(name, None, f"skipped: {why}")
+
+
+def run(flags: Flags) -> int:
+    """``atdak doctor``: every check, printed as it completes; the first failure's status."""
+    from atdak_cli.terminal import open_terminal
+
+    given = {"profile": flags.profile, "base_url": flags.base_url, "api_key": flags.api_key,
+             "timeout": flags.timeout,
+             "allow_insecure_http": flags.allow_insecure_http}  # fmt: skip
+    return run_doctor(given, open_terminal(None))
 
 
 def run_doctor(

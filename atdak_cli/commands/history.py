@@ -19,6 +19,14 @@ HIGHLIGHT = ("\x1b[1;33m", "\x1b[0m")
 PLAIN_MARKS = ("«", "»")
 
 
+def where() -> tuple[Path, Terminal]:
+    """The history file and the terminal, as every ``atdak history`` command uses them."""
+    from atdak_cli import paths
+    from atdak_cli.terminal import open_terminal
+
+    return paths.history_file(), open_terminal(None)
+
+
 def list_conversations(path: Path, terminal: Terminal, *, limit: int, as_json: bool) -> None:
     with HistoryStore.open(path, readonly=True) as store:
         rows = store.list_conversations(limit)

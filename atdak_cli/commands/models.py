@@ -14,13 +14,23 @@ from atdak_cli.text import format_columns
 
 if TYPE_CHECKING:
     from atdak_cli.client import AtdakClient
-    from atdak_cli.config import Settings
+    from atdak_cli.config import Flags, Settings
     from atdak_cli.terminal import Terminal
 
 NO_KEY_NOTICE = (
     "atdak: the server's model list needs an API key (`atdak login`);"
     " showing the built-in catalogue"
 )
+
+
+def run(flags: Flags, *, as_json: bool) -> int:
+    from atdak_cli.terminal import open_terminal
+
+    settings = flags.settings()
+    terminal = open_terminal(settings.color)
+    found = list_models(settings, terminal, api_key_flag=flags.api_key, debug=flags.debug)
+    print_models(found, terminal, as_json=as_json)
+    return 0
 
 
 def list_models(

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from atdak_cli.config import Flags
 from atdak_cli.roles import role_section, roles_in
+from atdak_cli.terminal import open_terminal
 from atdak_cli.text import format_columns
 
-if TYPE_CHECKING:
-    from atdak_cli.config import Settings
-    from atdak_cli.terminal import Terminal
 
-
-def list_roles(settings: Settings, terminal: Terminal) -> None:
+def list_roles() -> None:
+    settings = Flags().settings()
+    terminal = open_terminal(None)
     roles = roles_in(settings.raw_config)
     if not roles:
         terminal.notice(f"atdak: no roles yet; add a [roles.NAME] table to {settings.config_path}")
@@ -24,7 +22,9 @@ def list_roles(settings: Settings, terminal: Terminal) -> None:
     terminal.stdout.write("\n".join(format_columns(rows)) + "\n")
 
 
-def show_role(settings: Settings, name: str, terminal: Terminal) -> None:
+def show_role(name: str) -> None:
+    settings = Flags().settings()
+    terminal = open_terminal(None)
     section = role_section(settings.raw_config, name, settings.config_path)
     lines = [f"{key} = {value!r}" for key, value in section.items() if key != "system"]
     if "system" in section:

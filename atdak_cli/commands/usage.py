@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from atdak_cli import paths
+from atdak_cli.config import Flags
 from atdak_cli.history.store import HistoryStore
+from atdak_cli.terminal import open_terminal
 from atdak_cli.text import format_columns
 from atdak_cli.usage import Tokens, cost, prices_of
 
@@ -15,9 +18,12 @@ if TYPE_CHECKING:
     from atdak_cli.terminal import Terminal
 
 
-def print_usage_report(
-    path: Path, settings: Settings, terminal: Terminal, *, as_json: bool
-) -> None:
+def print_usage_report(*, as_json: bool) -> None:
+    settings = Flags().settings()
+    report(paths.history_file(), settings, open_terminal(None), as_json=as_json)
+
+
+def report(path: Path, settings: Settings, terminal: Terminal, *, as_json: bool) -> None:
     with HistoryStore.open(path, readonly=True) as store:
         rows = store.usage_by_day_and_model()
     prices = prices_of(settings)

@@ -17,7 +17,7 @@ from typing import Literal
 from atdak_cli import catalog
 from atdak_cli.config import SAMPLING, with_flags
 from atdak_cli.conversation import Conversation
-from atdak_cli.errors import AppError, UsageError, one_line
+from atdak_cli.errors import AppError, UsageError, report
 from atdak_cli.repl.state import ChatState
 from atdak_cli.text import code_blocks
 
@@ -70,7 +70,7 @@ def run_command(state: ChatState, line: str) -> Action:
     try:
         return found.run(state, arg.strip())
     except AppError as exc:
-        state.say(one_line(exc))
+        state.say(report(exc)[1])
         return None
 
 

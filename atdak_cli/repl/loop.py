@@ -22,7 +22,7 @@ from atdak_cli.warmup import Warmup
 
 if TYPE_CHECKING:
     from atdak_cli.client import AtdakClient
-    from atdak_cli.config import Settings
+    from atdak_cli.config import Flags, Settings
     from atdak_cli.render import Renderer, RenderMode
     from atdak_cli.terminal import Terminal
 
@@ -34,6 +34,23 @@ class ChatOptions:
     files: tuple[str, ...] = ()
     continue_last: bool = False
     resume: int | None = None
+
+
+def start(flags: Flags, options: ChatOptions) -> int:
+    """``atdak chat``: check what would stop the client before the prompt; it comes later."""
+    from atdak_cli.connect import check_client, open_client
+    from atdak_cli.terminal import open_terminal
+
+    settings = flags.settings()
+    terminal = open_terminal(settings.color)
+
+    def connect(current: Settings) -> contextlib.AbstractContextManager[AtdakClient]:
+        return open_client(
+            current, api_key_flag=flags.api_key, terminal=terminal, debug=flags.debug
+        )
+
+    check_client(settings, api_key_flag=flags.api_key)
+    return run_chat(settings, terminal, connect, options)
 
 
 def run_chat(

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from atdak_cli import catalog
 from atdak_cli.config import Settings
 from atdak_cli.conversation import Conversation
-from atdak_cli.errors import ExitStatus, one_line, status_for
-from atdak_cli.turn import TurnRequest, TurnResult, run_turn
+from atdak_cli.errors import ExitStatus, error_line, report
+from atdak_cli.turn import TurnRequest, TurnResult, run_turn, with_usage
 
 if TYPE_CHECKING:
     from atdak_cli.client import AtdakClient, CompletionUsage
@@ -130,8 +130,9 @@ def send(
         with state.terminal.typed_keys_unechoed():
             run_turn(client(), request, renderer=renderer, recorder=capture)
     except Exception as exc:
-        state.say(_redacted(one_line(exc)))
-        return status_for(exc)
+        status, line = report(exc)
+        state.say(line)
+        return status
     finally:
         _after_turn(state, capture.result)
     return _history_status(state)
@@ -165,23 +166,24 @@ def _fit(state: ChatState) -> bool:
     size = catalog.format_tokens(state.conversation.estimated_tokens())
     state.conversation.undo()
     state.say(
-        f"atdak: error: the message is too long for {model} (~{size} tokens against "
-        f"{catalog.format_tokens(limit)}) — nothing sent; Up recalls it"
+        error_line(
+            f"the message is too long for {model} (~{size} tokens against "
+            f"{catalog.format_tokens(limit)})",
+            "nothing sent; Up recalls it",
+        )
     )
     return False
 
 
 def _request(state: ChatState) -> TurnRequest:
     settings = state.settings
-    # Token counts for /usage; OpenAI-compatible servers accept stream_options.
-    extra = {"stream_options": {"include_usage": True}} if settings.stream else {}
-    return TurnRequest(
+    request = TurnRequest(
         model=settings.model,
         messages=state.conversation.api_messages(),
         params=settings.sampling(),
         stream=settings.stream,
-        extra_body=extra,
     )
+    return with_usage(request)  # token counts for /usage
 
 
 def _after_turn(state: ChatState, result: TurnResult | None) -> None:
@@ -200,15 +202,9 @@ def _history_status(state: ChatState) -> int:
     if recorder is None or recorder.failure is None:
         return ExitStatus.OK
     if not state.history_failure_shown:
-        state.say(one_line(recorder.failure))
+        state.say(report(recorder.failure)[1])
         state.history_failure_shown = True
     return ExitStatus.HISTORY
-
-
-def _redacted(text: str) -> str:
-    from atdak_cli.secrets import redact_known
-
-    return redact_known(text)
 
 
 class _Capture:

@@ -1,4 +1,4 @@
-"""``atdak complete --batch``: many requests, bounded concurrency, ordered output, resuming."""
+"""``atdak batch``: many requests, bounded concurrency, ordered output, resuming."""
 
 from __future__ import annotations
 
@@ -167,7 +167,7 @@ def test_malformed_line_exits_2_naming_it_and_sends_nothing(
 ) -> None:
     path = tmp_path / "in.jsonl"
     path.write_text('"ok"\n"also ok"\n{"messages": [}\n42\n', encoding="utf-8")
-    result = run_atdak("complete", "--base-url", api.base_url, "--batch", str(path))
+    result = run_atdak("batch", "--base-url", api.base_url, str(path))
     assert result.returncode == 2
     assert f"{path} line 3: not JSON" in result.stderr.decode()
     assert "(and 1 more bad lines)" in result.stderr.decode()
@@ -206,7 +206,7 @@ def test_resume_without_output_is_a_usage_error(
     api: FakeAPIServer, key_env: str, tmp_path: Path
 ) -> None:
     path = write_lines(tmp_path / "in.jsonl", ["q"])
-    result = run_atdak("complete", "--base-url", api.base_url, "--batch", path, "--resume")
+    result = run_atdak("batch", "--base-url", api.base_url, path, "--resume")
     assert result.returncode == 2
     assert "--resume needs -o/--output" in result.stderr.decode()
     assert api.requests == []
@@ -348,7 +348,7 @@ def test_resume_refuses_the_output_of_another_batch(
 
 def start_batch(api: FakeAPIServer, tmp_path: Path, *args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ATDAK_API_KEY": CANARY_KEY}
-    argv = ["complete", "--base-url", api.base_url, "--batch", str(tmp_path / "in.jsonl"),
+    argv = ["batch", "--base-url", api.base_url, str(tmp_path / "in.jsonl"),
             "-o", str(tmp_path / "out.jsonl"), *args]  # fmt: skip
     return subprocess.Popen(
         [sys.executable, "-m", "atdak_cli", *argv],
@@ -382,7 +382,7 @@ def test_killed_batch_resumed_finishes_without_redoing_finished_lines(
     done = {r["index"] for r in records(out.read_text(encoding="utf-8")) if r["ok"]}
     assert 0 < len(done) < total
     # The resumed run asks for another model, which tells its requests apart.
-    result = run_atdak("complete", "--base-url", api.base_url, "-m", "atdak-resume", "--batch",
+    result = run_atdak("batch", "--base-url", api.base_url, "-m", "atdak-resume",
                        str(tmp_path / "in.jsonl"), "-o", str(out), "--resume")  # fmt: skip
     assert result.returncode == 0, result.stderr
     resumed = [r for r in api.requests if r.json()["model"] == "atdak-resume"]
