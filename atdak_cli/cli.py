@@ -35,7 +35,7 @@ EXIT_CODES = """\
 Exit codes:
   0 answer delivered          6 server error
   1 internal error (a bug)    7 network
-  2 usage or bad local input  8 timeout
+  2 usage or bad local input  8 timeout (also HTTP 408)
   3 authentication            9 unusable answer
   4 request rejected         10 answer delivered, history not saved
   5 rate limited or quota   130 Ctrl-C · 143 SIGTERM · 141 stdout closed"""
@@ -134,6 +134,7 @@ def complete(
 
 
 @app.command(
+    "batch",
     cls=GroupedCommand,
     epilog=examples(
         "atdak batch requests.jsonl -o results.jsonl --concurrency 8",
@@ -141,9 +142,9 @@ def complete(
     ),
 )
 @with_flags(model_options, connection_options)
-def batch(
+def batch_command(
     flags: Flags,
-    path: Annotated[str, typer.Argument(metavar="FILE", help="JSONL requests (- = stdin).")],
+    batch: Annotated[str, typer.Argument(metavar="FILE", help="JSONL requests (- = stdin).")],
     concurrency: Annotated[
         int, option("--concurrency", metavar="N", help="Requests in flight at once.")
     ] = 4,
@@ -159,7 +160,7 @@ def batch(
     One result line per request, in input order."""
     from atdak_cli.commands.batch import BatchOptions, run
 
-    return run(flags, BatchOptions(path, concurrency, output, resume))
+    return run(flags, BatchOptions(batch, concurrency, output, resume))
 
 
 CHAT_EXAMPLES = examples(

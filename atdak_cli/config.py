@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,9 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "first_content_timeout": (int, float),
 }
 _NOT_SETTINGS = frozenset({"profile", "role", "var"})
+# Tables that are not settings: [profiles.NAME], [roles.NAME], [prices."MODEL"].
+_TABLES = ("default_profile", "profiles", "roles", "prices")
+_PRICE_KEYS = ("input", "output")
 _CHOICES = {"render": ("markdown", "plain"), "color": ("auto", "always", "never")}
 
 
@@ -131,12 +135,18 @@ class Flags:
 
 
 def load_settings(
-    flags: Mapping[str, Any], *, environ: Mapping[str, str] | None = None
+    flags: Mapping[str, Any],
+    *,
+    environ: Mapping[str, str] | None = None,
+    warn: Callable[[str, str], None] | None = None,
 ) -> Settings:
-    """Resolve settings for one command. ``flags`` holds only options the user gave."""
+    """Resolve settings for one command. ``flags`` holds only options the user gave.
+    ``warn(what, hint)`` hears of each unknown key in the file (default: a line on stderr)."""
     env = os.environ if environ is None else environ
     path = paths.config_file(env)
     config = read_config(path)
+    for what, hint in unknown_keys(config, path):
+        (warn or _warn_on_stderr)(what, hint)
     profile = flags.get("profile") or env.get("ATDAK_PROFILE") or config.get("default_profile")
     layers: dict[str, Any] = {k: v for k, v in config.items() if k in _TYPES}
     if profile:
@@ -181,6 +191,39 @@ def read_config(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path} is not valid TOML ({exc})") from None
+
+
+def unknown_keys(config: Mapping[str, Any], path: Path) -> Iterator[tuple[str, str]]:
+    """``(what, hint)`` for each key atdak would ignore (``tempreature = 0.5``), naming the
+    key, where it is, and the known key closest to it."""
+    yield from _unknown_in(config, (*_TYPES, *_TABLES), str(path))
+    for table in ("profiles", "roles"):
+        for name, section in _tables(config, table):
+            yield from _unknown_in(section, tuple(_TYPES), f"[{table}.{name}] of {path}")
+    for name, price in _tables(config, "prices"):
+        yield from _unknown_in(price, _PRICE_KEYS, f'[prices."{name}"] of {path}')
+
+
+def _tables(config: Mapping[str, Any], name: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    tables = config.get(name)
+    if isinstance(tables, Mapping):
+        yield from ((k, v) for k, v in tables.items() if isinstance(v, Mapping))
+
+
+def _unknown_in(
+    section: Mapping[str, Any], known: tuple[str, ...], where: str
+) -> Iterator[tuple[str, str]]:
+    import difflib
+
+    for key in section:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else "remove it, or check its spelling"
+            yield f"unknown key {key!r} in {where} is ignored", hint
+
+
+def _warn_on_stderr(what: str, hint: str) -> None:
+    sys.stderr.write(f"atdak: warning: {what} — {hint}\n")
 
 
 def validate(settings: Settings) -> None:

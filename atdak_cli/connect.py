@@ -8,6 +8,7 @@ The TLS context is the one httpx would build itself (``httpx.create_ssl_context`
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -16,11 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from atdak_cli import __version__, paths
 from atdak_cli.catalog import LOCAL_MODEL_ID
-from atdak_cli.client import DEFAULT_BASE_URL
-from atdak_cli.client._redact import strip_userinfo
+from atdak_cli.client import DEFAULT_BASE_URL, strip_userinfo
 from atdak_cli.config import Settings, check_key_transport, is_loopback
 from atdak_cli.errors import MissingKeyError, UsageError, remember_key
-from atdak_cli.secrets import find_key
+from atdak_cli.secrets import exposure_warning, find_key
 from atdak_cli.warmup import Warmup
 
 if TYPE_CHECKING:
@@ -114,7 +114,10 @@ def uses_local_model(settings: Settings) -> bool:
 
 
 def _api_key(settings: Settings, flag: str | None, env: Mapping[str, str]) -> str:
-    found = find_key(flag=flag, profile=settings.profile, environ=env, path=paths.keys_file(env))
+    keys = paths.keys_file(env)
+    found = find_key(flag=flag, profile=settings.profile, environ=env, path=keys)
+    if flag is None and env.get("ATDAK_API_KEY") is None:  # the keys file was read
+        _warn_once(exposure_warning(keys))
     if found is not None:
         return found.value
     from urllib.parse import urlsplit
@@ -122,6 +125,17 @@ def _api_key(settings: Settings, flag: str | None, env: Mapping[str, str]) -> st
     if is_loopback(urlsplit(settings.base_url).hostname or ""):
         return ""  # local servers (llama.cpp, vLLM, Ollama) usually need none
     raise MissingKeyError("no API key is configured", hint=_missing_key_hint())
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(warning: str | None) -> None:
+    """On stderr, once a process (a chat checks its client before connecting, then again)."""
+    if warning and warning not in _WARNED:
+        _WARNED.add(warning)
+        sys.stderr.write(warning + "\n")
+        sys.stderr.flush()
 
 
 def _missing_key_hint() -> str:
@@ -187,7 +201,7 @@ def _local_http_client(settings: Settings) -> httpx.Client:
 
 
 def _debug_hooks(terminal: Terminal, key: str) -> dict[str, list[Callable[..., Any]]]:
-    from atdak_cli.client._redact import mask_key, redact_key
+    from atdak_cli.client import mask_key, redact_key
 
     def show_request(request: httpx.Request) -> None:
         terminal.notice(f"> {request.method} {request.url}")

@@ -54,6 +54,20 @@ class UnusableAnswerError(AppError):
     status = ExitStatus.UNUSABLE
 
 
+class ToolCallError(AppError):
+    """The model asked to call a tool: atdak sends none and cannot run one yet, and an
+    empty answer must not pass for a success."""
+
+    status = ExitStatus.REJECTED
+
+    def __init__(self, names: list[str]) -> None:
+        wanted = ", ".join(names) if names else "a tool"
+        super().__init__(
+            f"the model asked to call {wanted} instead of answering; atdak does not run tools",
+            hint="ask so that no tool is needed, or turn off the server's tools for this model",
+        )
+
+
 class BadKeyError(AppError):
     """The key that was found cannot be used as it is."""
 
@@ -86,7 +100,7 @@ def status_for(exc: BaseException) -> ExitStatus:
         return ExitStatus.PIPE
     if is_local_io_error(exc):
         return ExitStatus.USAGE
-    from atdak_cli.client import _errors as api
+    from atdak_cli import client as api
 
     if isinstance(exc, api.APIStatusError):
         return _status_of_http(exc)
@@ -118,6 +132,8 @@ def is_local_io_error(exc: BaseException) -> bool:
 
 def _status_of_http(exc: object) -> ExitStatus:
     code: int = getattr(exc, "status_code", 0)
+    if code == 408:  # the server gave up waiting for the request: a timeout, not a rejection
+        return ExitStatus.TIMEOUT
     if code in (401, 403):
         return ExitStatus.AUTH
     if code == 429:
@@ -139,11 +155,14 @@ HINTS: dict[ExitStatus, str] = {
 
 
 def _hint(exc: BaseException) -> str | None:
-    from atdak_cli.client import _errors as api
-    from atdak_cli.client._retry import is_quota_error
+    from atdak_cli import client as api
 
-    if isinstance(exc, api.RateLimitError) and is_quota_error(exc):
+    if isinstance(exc, api.RateLimitError) and api.is_quota_error(exc):
         return "the account's quota is used up: check your plan and billing"
+    if isinstance(exc, api.APIStatusError) and exc.status_code == 408:
+        return "the server timed out waiting for the request; try again later"
+    if isinstance(exc, api.ProxyConnectionError):
+        return "check HTTPS_PROXY, HTTP_PROXY and ALL_PROXY, or add the host to NO_PROXY"
     if isinstance(exc, api.APIError) and exc.code == "context_length_exceeded":
         return "send less, or pick a model with a longer context (atdak models)"
     if isinstance(exc, api.IncompleteStreamError) and exc.reason == "eof" and not exc.partial:
@@ -163,8 +182,12 @@ def report(exc: BaseException, *, debug: bool = False) -> tuple[ExitStatus, str]
     hint = getattr(exc, "hint", None) or _hint(exc)
     if is_local_io_error(exc):
         assert isinstance(exc, OSError)
-        message = f"cannot write the output ({exc.strerror or exc})"
-        hint = "free some space, or send the output elsewhere"
+        if exc.filename:
+            message = f"cannot write {exc.filename} ({exc.strerror or exc})"
+            hint = "free some space, or check that its directory is writable"
+        else:
+            message = f"cannot write the output ({exc.strerror or exc})"
+            hint = "free some space, or send the output elsewhere"
     line = error_line(str(message), hint)
     if status == ExitStatus.INTERNAL and not debug:
         line += " (a bug: please report it; rerun with --debug for details)"
@@ -189,14 +212,12 @@ def remember_key(key: str) -> None:
 
 
 def redact(text: str) -> str:
-    """``text`` without any key in use (those noted, and $ATDAK_API_KEY)."""
+    """``text`` without any key in use (those noted, and $ATDAK_API_KEY), then without any
+    word that looks like a key (one typed by mistake)."""
     import os
 
-    keys = {*_KEYS_IN_USE, os.environ.get("ATDAK_API_KEY") or ""} - {""}
-    if not keys:
-        return text
-    from atdak_cli.client import redact_key
+    from atdak_cli.client import redact_key, redact_key_shaped
 
-    for key in keys:
+    for key in {*_KEYS_IN_USE, os.environ.get("ATDAK_API_KEY") or ""} - {""}:
         text = redact_key(text, key)
-    return text
+    return redact_key_shaped(text)

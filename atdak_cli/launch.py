@@ -119,7 +119,7 @@ def _usage_error(exc: typer.TyperException) -> int:
 
 
 def _report(exc: BaseException, *, debug: bool) -> int:
-    from atdak_cli.errors import ExitStatus, report, status_for
+    from atdak_cli.errors import ExitStatus, redact, report, status_for
 
     if isinstance(exc, SystemExit):
         return int(exc.code or 0) if isinstance(exc.code, int) else 1
@@ -129,7 +129,7 @@ def _report(exc: BaseException, *, debug: bool) -> int:
     if debug:
         import traceback
 
-        traceback.print_exception(exc)
+        sys.stderr.write(redact("".join(traceback.format_exception(exc))))
     if status in (ExitStatus.SIGINT, ExitStatus.SIGTERM):
         sys.stderr.write("\natdak: interrupted\n")
         return status

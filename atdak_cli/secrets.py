@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,14 +84,28 @@ def remove_key(path: Path, profile: str | None) -> bool:
     if keys:
         write_private(path, json.dumps(keys, indent=2) + "\n")
     else:
-        path.unlink()
+        with _writing(path):
+            path.unlink()
     return True
 
 
 def write_private(path: Path, text: str) -> None:
     """Write atomically with mode 0600 from the file's creation."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    replace_file(path, [text], mode=0o600)
+    with _writing(path):
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        replace_file(path, [text], mode=0o600)
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """A failure to change the keys file names it (a read-only or full config dir)."""
+    try:
+        yield
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {path} ({exc.strerror or exc})",
+            hint="make its directory writable, or point ATDAK_CONFIG_DIR elsewhere",
+        ) from None
 
 
 def is_readable_by_others(path: Path) -> bool:
@@ -99,6 +114,18 @@ def is_readable_by_others(path: Path) -> bool:
     except OSError:
         return False
     return bool(mode & (stat.S_IRWXG | stat.S_IRWXO))
+
+
+def exposure_warning(path: Path) -> str | None:
+    """The warning for a key file that group or others may open (ssh refuses such a private
+    key; we send the key but say so on every run that reads it), None for a private one."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+    if not mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return None
+    return f"atdak: warning: {path} is readable by others (mode {mode:04o}); run chmod 600 {path}"
 
 
 def read_key_input(terminal: Terminal) -> str:

@@ -7,7 +7,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from atdak_cli.errors import Terminated
+from atdak_cli.errors import Terminated, ToolCallError
 
 if TYPE_CHECKING:
     from atdak_cli.client import AtdakClient, ChatCompletion, CompletionUsage, Stream
@@ -43,6 +43,8 @@ class TurnResult:
     error: str | None = None
     # Content chunks received: the completion's token count when the server sends none.
     chunks: int = 0
+    # The tools the model asked to call (their names; "" for a call without one).
+    tool_calls: list[str] = field(default_factory=list)
 
     @property
     def completion(self) -> ChatCompletion | None:
@@ -87,6 +89,7 @@ def run_turn(
             _stream_answer(client, request, renderer, result)
         else:
             _whole_answer(client, request, renderer, result)
+        refuse_tool_calls(result.finish_reason, result.tool_calls)
     except BaseException as exc:
         _fail(result, exc)
         if renderer is not None:
@@ -131,6 +134,7 @@ def _stream_answer(
         finally:
             result.text, result.reasoning = stream.text, stream.reasoning
             result.finish_reason, result.usage = stream.finish_reason, stream.usage
+            result.tool_calls = tool_names(stream.tool_calls)
     if batch is not None:
         batch.push()
     result.assemble = stream.to_completion
@@ -184,9 +188,26 @@ def _whole_answer(
         result.text = choice.message.content or ""
         result.reasoning = choice.message.reasoning_content or ""
         result.finish_reason = choice.finish_reason
+        result.tool_calls = tool_names(choice.message.tool_calls)
     result.usage, result.assemble = completion.usage, lambda: completion
     if renderer is not None:
         _show(renderer, result.reasoning, result.text)
+
+
+def tool_names(calls: Sequence[dict[str, Any]]) -> list[str]:
+    """The function names of the server's tool-call objects."""
+    names = []
+    for call in calls:
+        function = call.get("function")
+        name = function.get("name") if isinstance(function, dict) else None
+        names.append(name if isinstance(name, str) else "")
+    return names
+
+
+def refuse_tool_calls(finish_reason: str | None, names: list[str]) -> None:
+    """Until tools are supported, an answer that is a tool call is an error (exit 4)."""
+    if names or finish_reason in ("tool_calls", "function_call"):
+        raise ToolCallError(list(dict.fromkeys(n for n in names if n)))
 
 
 def _fail(result: TurnResult, exc: BaseException) -> None:

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 
 from tests.utils.api_server import (
+    Exchange,
     FakeAPIServer,
     Reply,
     broken_gzip,
@@ -48,6 +50,13 @@ from tests.utils.process import CANARY_KEY, run_atdak
 
 NOW = {"Retry-After": "0"}  # retries in a real process must not really wait
 HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body>" + b"<p>nginx</p>" * 500
+
+
+WEATHER = ("get_weather", '{"city": "Paris"}')
+
+
+def tool_call_stream() -> Reply:
+    return stream([], tool_calls=[WEATHER], finish_reason="tool_calls")
 
 
 def truncated_chunk() -> Reply:
@@ -102,6 +111,12 @@ ERRORS: dict[str, Fault] = {
         lambda: error(409, openai_error("conflict"), headers=NOW),
         4,
         "HTTP 409: conflict",
+        requests=3,
+    ),
+    "408-retried": Fault(  # the server timed out waiting: exit 8, not "check the model name"
+        lambda: error(408, openai_error("request timeout"), headers=NOW),
+        8,
+        "HTTP 408: request timeout — the server timed out waiting for the request",
         requests=3,
     ),
     "413-bare-string": Fault(
@@ -240,6 +255,26 @@ ERRORS: dict[str, Fault] = {
         6,
         "ctx full",
         b"Hello\n",
+    ),
+    "error-field-llama.cpp-legacy": Fault(
+        lambda: stream_error_event(
+            ["Hel", "lo"], {"code": 500, "message": "ctx full"}, wrap=False, field_name="error"
+        ),
+        6,
+        "mid-answer: ctx full",
+        b"Hello\n",
+    ),
+    # -- tool calls nobody asked for: never an empty success (until tools are supported)
+    "tool-call-stream": Fault(lambda: tool_call_stream(), 4, "call get_weather", requests=1),
+    "tool-call-json": Fault(lambda: tool_call_stream(), 4, "call get_weather", args=("--json",)),
+    "tool-call-no-stream": Fault(
+        lambda: json_completion(None, tool_calls=[WEATHER], finish_reason="tool_calls"),
+        4,
+        "call get_weather",
+        args=("--no-stream",),
+    ),
+    "tool-calls-finish-only": Fault(
+        lambda: stream([], finish_reason="tool_calls"), 4, "asked to call a tool"
     ),
     # -- the same faults on a non-streamed request
     "no-stream-stall": Fault(lambda: stall(10), 8, "timed out", args=("--no-stream",)),
@@ -383,6 +418,48 @@ def test_redirect_to_another_origin_is_refused_and_the_other_host_gets_nothing(
     assert len(api.requests) == 1
 
 
+def test_refused_connection_names_the_port(key_env: str) -> None:
+    with serve_api() as gone:  # closed when the block ends: nothing listens on its port
+        port = gone.port
+    result = run_atdak("complete", "--base-url", f"http://127.0.0.1:{port}/v1", "hi")
+    assert result.returncode == 7
+    assert_one_error_line(result.stderr, f"cannot connect to 127.0.0.1:{port} (")
+
+
+@pytest.mark.parametrize(
+    ("variable", "base_url"),
+    [
+        ("HTTPS_PROXY", "https://api.example.test/v1"),
+        ("ALL_PROXY", "https://api.example.test/v1"),
+        ("HTTP_PROXY", "http://127.0.0.1:9/v1"),
+    ],
+)
+def test_dead_proxy_is_named_with_credentials_masked_and_no_proxy_mentioned(
+    key_env: str, variable: str, base_url: str
+) -> None:
+    with serve_api() as gone:
+        port = gone.port
+    env = {"NO_PROXY": "", variable: f"http://user:proxysecret@127.0.0.1:{port}"}
+    result = run_atdak("complete", "--base-url", base_url, "hi", env=env)
+    assert result.returncode == 7
+    host = base_url.split("/")[2].replace("api.example.test", "api.example.test:443")
+    text = assert_one_error_line(
+        result.stderr, f"cannot reach {host} through the proxy http://***@127.0.0.1:{port} ("
+    )
+    assert "NO_PROXY" in text and variable in text
+    assert "base URL" not in text and "proxysecret" not in text
+
+
+def test_a_host_in_no_proxy_is_not_blamed_on_the_proxy(key_env: str) -> None:
+    with serve_api() as gone:
+        port = gone.port
+    env = {"NO_PROXY": "127.0.0.1", "HTTP_PROXY": "http://127.0.0.1:9"}
+    result = run_atdak("complete", "--base-url", f"http://127.0.0.1:{port}/v1", "hi", env=env)
+    assert result.returncode == 7
+    text = assert_one_error_line(result.stderr, f"cannot connect to 127.0.0.1:{port} (")
+    assert "proxy" not in text
+
+
 def test_timeout_bounds_the_whole_request_even_with_retries(
     api: FakeAPIServer, key_env: str
 ) -> None:
@@ -407,6 +484,56 @@ def test_first_content_deadline_is_separate_from_the_total(
     assert time.monotonic() - started < 3
     assert result.returncode == 8
     assert_one_error_line(result.stderr, "no answer within 0.3 s")
+
+
+def test_thinking_via_delta_reasoning_is_content_for_the_first_content_deadline(
+    api: FakeAPIServer, key_env: str, tmp_path: Any
+) -> None:
+    # vLLM, Ollama's /v1 and OpenRouter think in `delta.reasoning`: 1.5 s of it against a
+    # first-content deadline of 0.5 s is a healthy model, not a timeout (exit 8 before).
+    config = tmp_path / "config" / "config.toml"
+    config.parent.mkdir()
+    config.write_text("first_content_timeout = 0.5\ntimeout = 20\n")
+    thoughts = ["let ", "me ", "think ", "it ", "over"]
+    api.set_default(stream(["42"], reasoning=thoughts, reasoning_field="reasoning", delay=0.3))
+    result = run_atdak("complete", "--base-url", api.base_url, "hi")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"42\n"
+
+
+def test_cr_framed_token_reaches_the_pipe_before_the_servers_next_write(
+    api: FakeAPIServer, key_env: str
+) -> None:
+    """A server ending lines with CR alone: each token is printed when it arrives, not one
+    write late (the decoder used to hold a trailing CR back in case an LF followed)."""
+    printed = threading.Event()
+    waited: list[bool] = []
+
+    def send(ex: Exchange) -> None:
+        ex.start_chunked(200, "text/event-stream", None)
+        ex.write_chunk(
+            "".join(e + "\r\r" for e in [chunk("", role="assistant"), chunk("Hel")]).encode()
+        )
+        waited.append(printed.wait(10))  # written on only once "Hel" is on atdak's stdout
+        ex.write_chunk("".join(e + "\r\r" for e in [chunk("lo"), finish(), DONE]).encode())
+        ex.end_chunks()
+
+    api.set_default(Reply(send, "cr-gated"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "atdak_cli", "complete", "--base-url", api.base_url, "hi"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        first = os.read(proc.stdout.fileno(), 100)  # blocks until atdak prints something
+        printed.set()
+        out, err = proc.communicate(timeout=30)
+    finally:
+        _kill(proc)
+    assert first == b"Hel" and waited == [True], (first, waited)
+    assert (proc.returncode, first + out) == (0, b"Hello\n"), err
 
 
 # ---------------------------------------------------------------- answers that are fine
@@ -456,6 +583,10 @@ ANSWERS: dict[str, tuple[Callable[[], Reply], bytes]] = {
         "你好 👋\n".encode(),
     ),
     "4-MB-delta": (lambda: stream(["z" * 4_000_000]), b"z" * 4_000_000 + b"\n"),
+    "huge-retry-and-id": (
+        lambda: stream(["ok"], extra_raw_events=["retry: " + "9" * 5000, "id: " + "7" * 5000]),
+        b"ok\n",
+    ),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,6 +79,16 @@ def test_root_help_lists_every_exit_code(monkeypatch: pytest.MonkeyPatch) -> Non
     exit_part = text[text.index("Exit codes") :]
     for code in EXIT_CODES:
         assert re.search(rf"(?<![\d]){code}(?![\d])", exit_part), code
+
+
+def test_408_is_documented_as_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 408 after the retries is the server timing out (exit 8), not a rejection (4)."""
+    text = help_text((), monkeypatch)
+    assert "8 timeout (also HTTP 408)" in text
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    [row] = [line for line in readme.splitlines() if line.startswith("| 8 |")]
+    assert "408" in row
+    assert "408" not in next(line for line in readme.splitlines() if line.startswith("| 4 |"))
 
 
 # -- every command's help ----------------------------------------------------------------------

@@ -274,3 +274,20 @@ def test_no_import_cycles() -> None:
     graph = import_graph()
     assert "atdak_cli.history.store" in graph  # the walk found the package
     assert cycles(graph) == []
+
+
+def test_nothing_outside_client_imports_its_private_modules() -> None:
+    """Rule 5: the client exports what the app needs as public names."""
+    files = [p for p in sources(PACKAGE) if not within(module_name(p), "atdak_cli.client")]
+    files += sources(REPO / "atdak")
+
+    def private(module: str) -> bool:
+        part = module.split(".")[2:3]
+        return (
+            within(module, "atdak_cli.client")
+            and part != []
+            and part[0].startswith("_")
+            and not part[0].startswith("__")
+        )
+
+    assert violations(files, private) == []

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         InternalServerError,
         NotFoundError,
         PermissionDeniedError,
+        ProxyConnectionError,
         RateLimitError,
         RedirectRefusedError,
         RequestTooLargeError,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
         UnprocessableEntityError,
     )
     from atdak_cli.client._models import Model, ModelList
-    from atdak_cli.client._redact import mask_key, redact_key, strip_userinfo
+    from atdak_cli.client._redact import mask_key, redact_key, redact_key_shaped, strip_userinfo
     from atdak_cli.client._retry import RetryPolicy, is_quota_error
     from atdak_cli.client._streaming import Stream
     from atdak_cli.client._timeouts import Deadline, Timeout
@@ -78,6 +79,7 @@ __all__ = [
     "ModelList",
     "NotFoundError",
     "PermissionDeniedError",
+    "ProxyConnectionError",
     "RateLimitError",
     "RedirectRefusedError",
     "RequestTooLargeError",
@@ -90,6 +92,7 @@ __all__ = [
     "is_quota_error",
     "mask_key",
     "redact_key",
+    "redact_key_shaped",
     "strip_userinfo",
 ]
 
@@ -118,6 +121,7 @@ _HOMES = {
     "ModelList": "atdak_cli.client._models",
     "NotFoundError": "atdak_cli.client._errors",
     "PermissionDeniedError": "atdak_cli.client._errors",
+    "ProxyConnectionError": "atdak_cli.client._errors",
     "RateLimitError": "atdak_cli.client._errors",
     "RedirectRefusedError": "atdak_cli.client._errors",
     "RequestTooLargeError": "atdak_cli.client._errors",
@@ -130,6 +134,7 @@ _HOMES = {
     "is_quota_error": "atdak_cli.client._retry",
     "mask_key": "atdak_cli.client._redact",
     "redact_key": "atdak_cli.client._redact",
+    "redact_key_shaped": "atdak_cli.client._redact",
     "strip_userinfo": "atdak_cli.client._redact",
 }
 

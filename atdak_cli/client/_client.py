@@ -19,6 +19,7 @@ from atdak_cli.client._errors import (
     APIStatusError,
     APITimeoutError,
     AtdakError,
+    ProxyConnectionError,
     RedirectRefusedError,
     status_error_class,
 )
@@ -157,7 +158,8 @@ class AtdakClient:
         stream: bool,
     ) -> httpx.Response:
         request = self._build_request(method, path, body=body, deadline=deadline, stream=stream)
-        with translate_transport_errors(request):
+        proxy = environment_proxy(request.url) if self._http.trust_env else None
+        with translate_transport_errors(request, proxy=proxy):
             response = self._http.send(request, stream=True)
         if response.is_success:
             return response
@@ -212,16 +214,37 @@ class AtdakClient:
 
 
 @contextmanager
-def translate_transport_errors(request: httpx.Request) -> Iterator[None]:
-    """httpx's exceptions become ours at the library boundary."""
+def translate_transport_errors(
+    request: httpx.Request, *, proxy: str | None = None
+) -> Iterator[None]:
+    """httpx's exceptions become ours at the library boundary. ``proxy`` is the one the
+    request goes through, if any: when it fails, the message is about it, not the server."""
     try:
         yield
     except httpx.TimeoutException as exc:
         raise APITimeoutError(f"{_timeout_kind(exc)} timed out", request=request) from exc
     except httpx.UnsupportedProtocol as exc:
         raise APIConnectionError(f"unsupported URL: {exc}", request=request) from exc
+    except (httpx.ConnectError, httpx.ProxyError) as exc:
+        if proxy is None:
+            raise APIConnectionError(_describe_transport(exc, request), request=request) from exc
+        shown = strip_userinfo(proxy)
+        message = f"cannot reach {_address(request.url)} through the proxy {shown} ({_detail(exc)})"
+        raise ProxyConnectionError(message, proxy=shown, request=request) from exc
     except httpx.TransportError as exc:
         raise APIConnectionError(_describe_transport(exc, request), request=request) from exc
+
+
+def environment_proxy(url: httpx.URL) -> str | None:
+    """The proxy httpx takes from the environment for ``url`` (``HTTPS_PROXY``,
+    ``HTTP_PROXY``, ``ALL_PROXY``, less the hosts in ``NO_PROXY``), read as httpx reads it."""
+    from urllib.request import getproxies, proxy_bypass
+
+    proxies = getproxies()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if not proxy or proxy_bypass(_address(url)):
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
 
 
 def _timeout_kind(exc: httpx.TimeoutException) -> str:
@@ -235,9 +258,7 @@ def _timeout_kind(exc: httpx.TimeoutException) -> str:
 
 
 def _describe_transport(exc: httpx.TransportError, request: httpx.Request) -> str:
-    host = request.url.host
-    text = str(exc).strip().splitlines()
-    detail = text[0] if text else type(exc).__name__
+    host, detail = _address(request.url), _detail(exc)
     if isinstance(exc, httpx.ConnectError):
         return f"cannot connect to {host} ({detail})"
     if isinstance(exc, httpx.RemoteProtocolError):
@@ -245,6 +266,18 @@ def _describe_transport(exc: httpx.TransportError, request: httpx.Request) -> st
     if isinstance(exc, httpx.ProxyError):
         return f"the proxy failed ({strip_userinfo(detail)})"
     return f"connection to {host} failed ({detail})"
+
+
+def _address(url: httpx.URL) -> str:
+    """``host:port``: with several local servers, the port is what tells them apart."""
+    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{host}:{port}" if port else host
+
+
+def _detail(exc: httpx.TransportError) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def _read_bounded(response: httpx.Response, limit: int) -> bytes:

@@ -12,22 +12,35 @@ __all__ = ["ChatCompletion", "ChatCompletionMessage", "Choice"]
 
 @dataclass(frozen=True, slots=True)
 class ChatCompletionMessage:
-    """The assistant's message of a non-streamed answer."""
+    """The assistant's message of a non-streamed answer. ``reasoning_content`` is read from
+    ``reasoning_content`` or ``reasoning`` (vLLM, Ollama, OpenRouter); ``tool_calls`` holds
+    the server's tool-call objects as sent."""
 
     role: str = "assistant"
     content: str | None = None
     reasoning_content: str | None = None
+    tool_calls: tuple[dict[str, Any], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    _KNOWN = frozenset({"role", "content", "reasoning_content"})
+    _KNOWN = frozenset({"role", "content", "reasoning_content", "reasoning", "tool_calls"})
+
+    @property
+    def reasoning(self) -> str | None:
+        """The same as ``reasoning_content``."""
+        return self.reasoning_content
 
     @classmethod
     def from_dict(cls, data: JSON) -> ChatCompletionMessage:
-        content, reasoning = data.get("content"), data.get("reasoning_content")
+        content = data.get("content")
+        reasoning = data.get("reasoning_content") or data.get("reasoning")
+        calls = data.get("tool_calls")
         return cls(
             role=_str(data.get("role"), "assistant"),
             content=content if isinstance(content, str) else None,
             reasoning_content=reasoning if isinstance(reasoning, str) else None,
+            tool_calls=tuple(c for c in calls if isinstance(c, dict))
+            if isinstance(calls, list)
+            else (),
             extra=_rest(data, cls._KNOWN),
         )
 

@@ -8,6 +8,7 @@
       │   UnprocessableEntityError 422, RateLimitError 429, InternalServerError 5xx
       ├ APIConnectionError
       │ ├ APITimeoutError
+      │ ├ ProxyConnectionError
       │ └ RedirectRefusedError
       └ StreamError (malformed SSE, bad JSON chunk, in-band {"error": ...})
         └ IncompleteStreamError (EOF or reset before the model finished; carries the partial text)
@@ -38,6 +39,7 @@ __all__ = [
     "InternalServerError",
     "APIConnectionError",
     "APITimeoutError",
+    "ProxyConnectionError",
     "RedirectRefusedError",
     "StreamError",
     "ServerStreamError",
@@ -134,6 +136,15 @@ class APITimeoutError(APIConnectionError):
 
     def __init__(self, message: str = "request timed out", *, request: httpx.Request | None = None):
         super().__init__(message, request=request)
+
+
+class ProxyConnectionError(APIConnectionError):
+    """The proxy (from ``HTTPS_PROXY``, ``HTTP_PROXY`` or ``ALL_PROXY``) could not be reached
+    or refused the connection; ``proxy`` is its URL with any credentials masked."""
+
+    def __init__(self, message: str, *, proxy: str, request: httpx.Request | None = None):
+        super().__init__(message, request=request)
+        self.proxy = proxy
 
 
 class RedirectRefusedError(APIConnectionError):

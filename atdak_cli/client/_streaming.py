@@ -33,8 +33,9 @@ class Stream:
     """An iterator of :class:`ChatCompletionChunk` and a context manager.
 
     The connection is closed when the stream is exhausted, fails, or is closed early.
-    While iterating it gathers choice 0 (``text``, ``reasoning``, ``finish_reason``,
-    ``usage``) so that a caller stopped by an error still has the partial answer.
+    While iterating it gathers choice 0 (``text``, ``reasoning``, ``tool_calls``,
+    ``finish_reason``, ``usage``) so that a caller stopped by an error still has the partial
+    answer.
     """
 
     def __init__(
@@ -48,6 +49,7 @@ class Stream:
         self.response = response
         self.text_parts: list[str] = []
         self.reasoning_parts: list[str] = []
+        self._tool_calls = _ToolCalls()
         self.finish_reason: str | None = None
         self.usage: CompletionUsage | None = None
         # The server's own object when it answered with one JSON completion.
@@ -70,6 +72,12 @@ class Stream:
     @property
     def reasoning(self) -> str:
         return "".join(self.reasoning_parts)
+
+    @property
+    def tool_calls(self) -> list[dict[str, Any]]:
+        """The tool calls of choice 0 so far, their deltas joined: ``{"id", "type",
+        "function": {"name", "arguments"}}`` each, in the server's order."""
+        return self._tool_calls.calls()
 
     def __iter__(self) -> Iterator[ChatCompletionChunk]:
         return self
@@ -100,6 +108,8 @@ class Stream:
         message: dict[str, Any] = {"role": "assistant", "content": self.text}
         if self.reasoning_parts:
             message["reasoning_content"] = self.reasoning
+        if tool_calls := self.tool_calls:
+            message["tool_calls"] = tool_calls
         data: dict[str, Any] = {
             "id": first.id if first else "",
             "object": "chat.completion",
@@ -121,6 +131,13 @@ class Stream:
             raise self._timeout_error() from exc
         except (httpx.TransportError, httpx.DecodingError) as exc:
             raise self._cut_error(exc) from exc
+        except RecursionError:
+            # JSON nested deeper than the interpreter's stack: hostile, not a bug of ours.
+            raise StreamError(
+                "the server sent a chunk nested too deeply to read",
+                request=self.response.request,
+                partial=self.text,
+            ) from None
         finally:
             self._watchdog.disarm()
             self.response.close()
@@ -194,9 +211,11 @@ class Stream:
         if not event.data or event.data.isspace():
             return None
         try:
-            data = _loads(event.data, self.response.request, redact=self._redact)
-            if event.event == "error" and not (isinstance(data, dict) and "error" in data):
-                data = {"error": data}
+            data = (
+                _error_event_body(event.data)
+                if event.event == "error"
+                else _loads(event.data, self.response.request, redact=self._redact)
+            )
             _raise_in_band_error(data, self.response.request, self._redact)
             if not isinstance(data, dict):
                 raise StreamError(
@@ -222,6 +241,8 @@ class Stream:
                 self.text_parts.append(choice.delta.content)
             if choice.delta.reasoning_content:
                 self.reasoning_parts.append(choice.delta.reasoning_content)
+            if choice.delta.tool_calls:
+                self._tool_calls.add(choice.delta.tool_calls)
             if choice.finish_reason is not None:
                 self.finish_reason = choice.finish_reason
         return chunk
@@ -276,6 +297,42 @@ def _content_kind(content_type: str) -> str:
     return "sse"
 
 
+class _ToolCalls:
+    """Tool-call deltas joined by their ``index``: the name and id come once, the arguments
+    in pieces (OpenAI's streaming shape, followed by vLLM and llama.cpp)."""
+
+    def __init__(self) -> None:
+        self._by_index: dict[object, dict[str, Any]] = {}
+
+    def add(self, deltas: tuple[dict[str, Any], ...]) -> None:
+        for delta in deltas:
+            key = delta.get("index", len(self._by_index))
+            if not isinstance(key, (int, str)):
+                key = len(self._by_index)
+            call = self._by_index.setdefault(
+                key, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+            )
+            self._merge(call, delta)
+
+    @staticmethod
+    def _merge(call: dict[str, Any], delta: dict[str, Any]) -> None:
+        for key in ("id", "type"):
+            if isinstance(value := delta.get(key), str) and value:
+                call[key] = value
+        function = delta.get("function")
+        if not isinstance(function, dict):
+            return
+        if isinstance(name := function.get("name"), str) and not call["function"]["name"]:
+            call["function"]["name"] = name
+        if isinstance(arguments := function.get("arguments"), str):
+            call["function"]["arguments"] += arguments
+        elif isinstance(arguments, dict):  # Ollama sends the arguments as an object
+            call["function"]["arguments"] += json.dumps(arguments)
+
+    def calls(self) -> list[dict[str, Any]]:
+        return list(self._by_index.values())
+
+
 def _split_documents(event: ServerSentEvent) -> list[ServerSentEvent]:
     """One event per JSON document. Servers that copy the API page's example write one
     ``data:`` line per chunk with no blank line between, which WHATWG joins into one event."""
@@ -290,7 +347,7 @@ def _split_documents(event: ServerSentEvent) -> list[ServerSentEvent]:
 def _is_json(text: str) -> bool:
     try:
         json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 
@@ -303,7 +360,7 @@ def _loads(
 ) -> Any:
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         head = body[:4096]
         text = head.decode("utf-8", "replace") if isinstance(head, bytes) else head
         # Redacted before the cut, so a key echoed by the server cannot leak even in part.
@@ -326,12 +383,24 @@ def _raise_in_band_error(
     if error is None:
         return
     message = error.get("message") if isinstance(error, dict) else error
-    text = redact(str(message or "error")).strip().splitlines()
+    # Only scalars are shown: str() of a deeply nested value could exhaust the stack.
+    shown = str(message) if isinstance(message, (str, int, float)) and message else "error"
+    text = redact(shown).strip().splitlines()
     raise ServerStreamError(
         f"the server reported an error mid-answer: {text[0] if text else 'error'}",
         request=request,
         body=data,
     )
+
+
+def _error_event_body(data: str) -> Any:
+    """The body of an ``event: error`` (or llama.cpp's ``error:`` field) as an in-band error,
+    JSON or not: ``{"message": ...}`` and plain text are the error itself."""
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError):
+        body = {"message": data}
+    return body if isinstance(body, dict) and "error" in body else {"error": body}
 
 
 def _chunk_from_completion(completion: ChatCompletion, data: dict[str, Any]) -> ChatCompletionChunk:
@@ -341,6 +410,10 @@ def _chunk_from_completion(completion: ChatCompletion, data: dict[str, Any]) -> 
         delta["content"] = choice.message.content or ""
         if choice.message.reasoning_content:
             delta["reasoning_content"] = choice.message.reasoning_content
+        if choice.message.tool_calls:
+            delta["tool_calls"] = [
+                {**call, "index": i} for i, call in enumerate(choice.message.tool_calls)
+            ]
     chunk: dict[str, Any] = {
         "id": completion.id,
         "object": "chat.completion.chunk",

@@ -68,24 +68,38 @@ class CompletionUsage:
 @dataclass(slots=True)
 class ChoiceDelta:
     """What one chunk adds to a choice. ``content`` is ``""`` when the server sent none, so
-    ``print(chunk.choices[0].delta.content, end="")`` never prints ``None``."""
+    ``print(chunk.choices[0].delta.content, end="")`` never prints ``None``.
+
+    ``reasoning_content`` holds the model's thinking whichever field carried it: DeepSeek and
+    llama.cpp send ``reasoning_content``; vLLM, Ollama's ``/v1`` and OpenRouter ``reasoning``.
+    ``tool_calls`` are the server's tool-call deltas as sent (``index``, ``id``, ``function``
+    with ``name`` and a piece of ``arguments``); :attr:`Stream.tool_calls` joins them.
+    """
 
     content: str = ""
     role: str | None = None
     reasoning_content: str = ""
+    tool_calls: tuple[dict[str, Any], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    _KNOWN = frozenset({"content", "role", "reasoning_content"})
+    _KNOWN = frozenset({"content", "role", "reasoning_content", "reasoning", "tool_calls"})
+
+    @property
+    def reasoning(self) -> str:
+        """The same as ``reasoning_content`` (the name vLLM and OpenRouter use)."""
+        return self.reasoning_content
 
     @classmethod
     def from_dict(cls, data: JSON) -> ChoiceDelta:
         # Positional arguments and inline checks: this runs once per streamed chunk.
         content, role = data.get("content"), data.get("role")
-        reasoning = data.get("reasoning_content")
+        reasoning = data.get("reasoning_content") or data.get("reasoning")
+        calls = data.get("tool_calls")
         return cls(
             content if type(content) is str else "",
             role if type(role) is str else None,
             reasoning if type(reasoning) is str else "",
+            tuple(c for c in calls if type(c) is dict) if type(calls) is list else (),
             _rest(data, cls._KNOWN),
         )
 

@@ -63,6 +63,7 @@ from atdak_cli.errors import (
     is_local_io_error,
 )
 from atdak_cli.paths import replace_file
+from atdak_cli.turn import refuse_tool_calls, tool_names
 
 if TYPE_CHECKING:
     from atdak_cli.client import AtdakClient, ChatCompletion
@@ -458,6 +459,7 @@ def success(request: BatchRequest, completion: ChatCompletion) -> Record:
     if not completion.choices:
         raise UnusableAnswerError("the answer has no choices")
     choice = completion.choices[0]
+    refuse_tool_calls(choice.finish_reason, tool_names(choice.message.tool_calls))
     usage = completion.usage.to_dict() if completion.usage is not None else None
     return {
         "index": request.index,

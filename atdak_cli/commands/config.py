@@ -6,7 +6,7 @@ import os
 from typing import TYPE_CHECKING
 
 from atdak_cli import paths
-from atdak_cli.secrets import find_key, is_readable_by_others, mask_key
+from atdak_cli.secrets import exposure_warning, find_key, mask_key
 from atdak_cli.terminal import open_terminal
 from atdak_cli.text import format_columns
 
@@ -37,5 +37,6 @@ def show_settings(flags: Flags) -> None:
     if settings.timeout is not None:
         rows.append(["timeout", f"{settings.timeout:g} s"])
     terminal.stdout.write("\n".join(format_columns(rows)) + "\n")
-    if found and found.source == str(keys) and is_readable_by_others(keys):
-        terminal.notice(f"atdak: warning: {keys} is readable by others; run chmod 600 {keys}")
+    warning = exposure_warning(keys) if found and found.source == str(keys) else None
+    if warning:
+        terminal.notice(warning)

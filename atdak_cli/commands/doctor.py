@@ -15,9 +15,10 @@ checks send nothing but ``GET /models`` and one ``max_tokens=1`` request, withou
 with a short deadline (``--timeout``, else 5 s), so that a verdict comes quickly.
 
 Exit status: 0 when every check passes; otherwise the documented status (design §3) of the
-first failing check's kind: 2 config file, base URL or plain http to a remote host; 3 key
-missing, unusable, refused (401/403) or its file readable by others; 7 server unreachable or
-TLS failure; 8 timeout; 4/5/6/9 as the API answered; 10 history database.
+first failing check's kind: 2 config file (unreadable, or a key in it unknown), base URL or
+plain http to a remote host; 3 key missing, unusable, refused (401/403) or its file readable
+by others; 7 server unreachable or TLS failure; 8 timeout; 4/5/6/9 as the API answered; 10
+history database.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from urllib.parse import urlsplit
 
 from atdak_cli import paths
 from atdak_cli.catalog import LOCAL_MODEL_ID
+from atdak_cli.client import redact_key_shaped
 from atdak_cli.errors import HINTS, AppError, ExitStatus, status_for
 
 if TYPE_CHECKING:
@@ -117,7 +119,8 @@ def format_result(result: CheckResult, *, color: bool) -> str:
     mark = {True: ("✓", _GREEN), False: ("✗", _RED), None: ("-", _DIM)}[result.ok]
     symbol = f"{mark[1]}{mark[0]}{_RESET}" if color else mark[0]
     text = f"{symbol} {result.name:<{_NAME_WIDTH}} {result.line}"
-    return text + (f" — {result.remedy}" if result.remedy and result.ok is False else "")
+    text += f" — {result.remedy}" if result.remedy and result.ok is False else ""
+    return redact_key_shaped(text)  # a key given as --profile or --base-url is not echoed
 
 
 # --- local checks ------------------------------------------------------------------------
@@ -132,12 +135,17 @@ def check_config(flags: Mapping[str, Any], env: Mapping[str, str]) -> tuple[Sett
     given = {k: v for k, v in flags.items() if v is not None and v is not False}
     base_url = given.pop("base_url", None)  # judged by its own check, not as the config's
     given.pop("api_key", None)
+    unknown: list[tuple[str, str]] = []
     try:
-        settings = load_settings(given, environ=env)
+        settings = load_settings(given, environ=env, warn=lambda *found: unknown.append(found))
     except AppError as exc:
         fallback = Settings(base_url=env.get("ATDAK_BASE_URL") or DEFAULT_BASE_URL)
         remedy = exc.hint or f"fix {path}, or move it away to use the defaults"
         return _with_url(fallback, base_url), failed("config", exc.message, remedy, exc.status)
+    if unknown:
+        what, hint = unknown[0]
+        more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
+        return _with_url(settings, base_url), failed("config", what + more, hint, ExitStatus.USAGE)
     note = "" if path.exists() else " (none: defaults in use)"
     return _with_url(settings, base_url), passed("config", f"{path}{note}")
 

@@ -7,6 +7,7 @@ waits instead.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -37,7 +38,9 @@ from atdak_cli.client import (
     UnprocessableEntityError,
 )
 from tests.utils.api_server import (
+    Exchange,
     FakeAPIServer,
+    Reply,
     broken_gzip,
     close_immediately,
     error,
@@ -650,12 +653,19 @@ def test_malformed_chunk_snippet_never_holds_an_echoed_key(
         ),
         ({"error_obj": {"code": 500, "message": "llama ctx"}, "event": "error"}, "llama ctx"),
         ({"error_obj": {"message": "after done"}, "done": True}, "after done"),
+        (
+            {"error_obj": {"code": 500, "message": "legacy ctx"}, "wrap": False},
+            "legacy ctx",
+        ),
+        ({"error_obj": {"message": "legacy wrapped"}}, "legacy wrapped"),
     ],
-    ids=["openai", "vllm-old", "llama.cpp", "with-done"],
+    ids=["openai", "vllm-old", "llama.cpp", "with-done", "error-field", "error-field-wrapped"],
 )
 def test_error_event_mid_stream_keeps_the_partial(
     client: AtdakClient, api: FakeAPIServer, kwargs: dict[str, Any], message: str
 ) -> None:
+    if "legacy" in message:  # llama.cpp's old `error: {...}` field instead of `data:`
+        kwargs = {**kwargs, "field_name": "error"}
     api.enqueue(stream_error_event(["Hel", "lo"], **kwargs))
     error_ = failure(client)
     assert isinstance(error_, ServerStreamError)
@@ -666,6 +676,15 @@ def test_event_error_with_bare_payload_is_an_error(client: AtdakClient, api: Fak
     api.enqueue(sse(data_chunk("a"), 'event: error\ndata: {"message": "bare"}'))
     error_ = failure(client)
     assert isinstance(error_, ServerStreamError) and "bare" in str(error_)
+
+
+def test_error_field_with_plain_text_is_the_servers_message(
+    client: AtdakClient, api: FakeAPIServer
+) -> None:
+    api.enqueue(sse(data_chunk("a"), "error: out of memory"))
+    error_ = failure(client)
+    assert isinstance(error_, ServerStreamError) and "out of memory" in str(error_)
+    assert error_.partial == "a"
 
 
 def test_in_band_error_echoing_the_key_is_redacted(client: AtdakClient, api: FakeAPIServer) -> None:
@@ -803,3 +822,108 @@ def test_key_is_never_in_exception_messages_of_any_fault(api: FakeAPIServer) -> 
                 pass
         assert CANARY_KEY not in str(info.value), fault
         assert CANARY_KEY not in repr(info.value.args), fault
+
+
+# ---------------------------------------------------------------- issue 14: tools, reasoning, CR
+
+
+WEATHER = ("get_weather", '{"city": "Paris"}')
+
+
+def test_streamed_tool_call_deltas_are_joined_and_kept_in_the_completion(
+    client: AtdakClient, api: FakeAPIServer
+) -> None:
+    api.enqueue(stream([], tool_calls=[WEATHER], finish_reason="tool_calls"))
+    text, s = collect(client)
+    call = {
+        "id": "call_0",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+    }
+    assert text == "" and s.finish_reason == "tool_calls"
+    assert s.tool_calls == [call]
+    assert s.to_completion().to_dict()["choices"][0]["message"]["tool_calls"] == [call]
+
+
+def test_non_streamed_tool_calls_are_in_the_message(
+    client: AtdakClient, api: FakeAPIServer
+) -> None:
+    api.enqueue(json_completion(None, tool_calls=[WEATHER], finish_reason="tool_calls"))
+    completion = client.chat.completions.create(model="m", messages=MESSAGES)
+    (call,) = completion.choices[0].message.tool_calls
+    assert call["function"] == {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+
+
+def test_json_answer_to_a_stream_request_keeps_its_tool_calls(
+    client: AtdakClient, api: FakeAPIServer
+) -> None:
+    api.enqueue(json_completion(None, tool_calls=[WEATHER], finish_reason="tool_calls"))
+    _, s = collect(client)
+    assert [c["function"]["name"] for c in s.tool_calls] == ["get_weather"]
+    assert s.finish_reason == "tool_calls"
+
+
+def test_reasoning_field_is_read_like_reasoning_content(
+    client: AtdakClient, api: FakeAPIServer
+) -> None:
+    # vLLM, Ollama's /v1 and OpenRouter stream the thinking as `delta.reasoning`.
+    api.enqueue(stream(["42"], reasoning=["think ", "hard"], reasoning_field="reasoning"))
+    with ask(client) as s:
+        deltas = [c.choices[0].delta for c in s]
+    assert s.text == "42" and s.reasoning == "think hard"
+    assert "".join(d.reasoning_content for d in deltas) == "think hard"
+    assert "".join(d.reasoning for d in deltas) == "think hard"
+    assert all("reasoning" not in d.extra for d in deltas)
+    assert s.to_completion().choices[0].message.reasoning_content == "think hard"
+
+
+def test_non_streamed_reasoning_field_is_read(client: AtdakClient, api: FakeAPIServer) -> None:
+    api.enqueue(json_completion("42", reasoning="thought", reasoning_field="reasoning"))
+    message = client.chat.completions.create(model="m", messages=MESSAGES).choices[0].message
+    assert message.reasoning_content == "thought" == message.reasoning
+
+
+def test_reasoning_field_counts_as_content_for_the_first_content_deadline(
+    api: FakeAPIServer,
+) -> None:
+    # Thinking for 1.2 s against a first-content deadline of 0.6 s: healthy, not a timeout.
+    thoughts = ["a ", "b ", "c ", "d "]
+    api.enqueue(stream(["42"], reasoning=thoughts, reasoning_field="reasoning", delay=0.3))
+    with make_client(api.base_url, [], timeout=Timeout(total=20, first_content=0.6)) as c:
+        text, s = collect(c)
+    assert text == "42" and s.reasoning == "a b c d "
+
+
+def test_huge_retry_field_does_not_break_the_stream(
+    client: AtdakClient, api: FakeAPIServer
+) -> None:
+    huge = ["retry: " + "9" * 5000, "id: " + "7" * 5000 + "\ndata: "]
+    api.enqueue(stream(["ok"], extra_raw_events=huge))
+    assert collect(client)[0] == "ok"
+
+
+def test_cr_framed_token_is_delivered_before_the_next_write(
+    client: AtdakClient, api: FakeAPIServer
+) -> None:
+    """A server that ends lines with CR alone: the token must not wait for the next write."""
+    shown = threading.Event()
+    waited: list[bool] = []
+
+    def send(ex: Exchange) -> None:
+        ex.start_chunked(200, "text/event-stream", None)
+        ex.write_chunk(cr_framed(data_chunk("", role="assistant"), data_chunk("Hel")))
+        waited.append(shown.wait(5))  # the next write only once the client has shown "Hel"
+        ex.write_chunk(cr_framed(data_chunk("lo"), finish(), DONE))
+        ex.end_chunks()
+
+    api.enqueue(Reply(send, "cr-gated"))
+    with ask(client) as s:
+        for chunk_ in s:
+            if chunk_.choices[0].delta.content == "Hel":
+                shown.set()
+    assert waited == [True], "the CR-framed token arrived only with the next write"
+    assert s.text == "Hello"
+
+
+def cr_framed(*events: str) -> bytes:
+    return "".join(e + "\r\r" for e in events).encode()

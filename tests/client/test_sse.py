@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from atdak_cli.client._sse import ServerSentEvent, SSEDecoder, iter_events
@@ -36,10 +38,30 @@ def test_crlf_split_between_cr_and_lf_is_one_line_end_not_two() -> None:
     assert data_of(decoder.feed(b"\ndata: b\r\n\r\n")) == ["a\nb"]
 
 
-def test_lone_cr_at_end_of_chunk_is_not_taken_for_half_a_crlf_at_close() -> None:
+def test_cr_framed_event_is_dispatched_by_the_read_that_ends_it() -> None:
+    # A server framing with CR alone: its event must not wait for the next read (issue 14).
     decoder = SSEDecoder()
-    assert decoder.feed(b"data: x\r\r") == []  # the second CR may still be half a CRLF
-    assert data_of(decoder.close()) == ["x"]
+    assert data_of(decoder.feed(b"data: x\r\r")) == ["x"]
+    assert data_of(decoder.feed(b"data: y\r\r")) == ["y"]
+    assert decoder.close() == []
+
+
+def test_lf_after_a_cr_that_ended_the_last_read_is_skipped_once() -> None:
+    decoder = SSEDecoder()
+    assert data_of(decoder.feed(b"data: a\r\n\r")) == ["a"]
+    # This LF completes the CRLF split across the reads: it is not an empty line...
+    assert decoder.feed(b"\n") == []
+    assert decoder.feed(b"data: b\n") == []
+    # ...but a second LF is one.
+    assert data_of(decoder.feed(b"\n")) == ["b"]
+
+
+def test_lf_is_skipped_after_a_cr_even_across_an_empty_read() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: a\r") == []
+    assert decoder.feed(b"") == []
+    assert decoder.feed(b"\n") == []  # still the CRLF's LF, not an empty line
+    assert data_of(decoder.feed(b"data: \xe2\x82\xac\r\r")) == ["a\n\u20ac"]
 
 
 def test_leading_bom_is_dropped_and_the_first_event_kept() -> None:
@@ -92,9 +114,32 @@ def test_empty_data_line_dispatches_an_empty_event() -> None:
 
 
 def test_unknown_fields_and_bad_retry_are_ignored() -> None:
-    events = feed_pieces([b'foo: bar\nretry: soon\nerror: {"x":1}\ndata: ok\n\n'])
+    events = feed_pieces([b"foo: bar\nretry: soon\nretry: 12a\ndata: ok\n\n"])
     assert data_of(events) == ["ok"]
     assert events[0].retry is None
+
+
+def test_retry_and_id_fields_are_bounded() -> None:
+    # int() refuses more than 4300 digits (ValueError): a retry that long is ignored.
+    long_retry = b"retry: " + b"9" * 5000 + b"\n"
+    long_id = b"id: " + b"i" * 100_000 + b"\n"
+    events = feed_pieces([b"retry: 250\nid: 7\ndata: a\n\n", long_retry + long_id + b"data: b\n\n"])
+    assert data_of(events) == ["a", "b"]
+    assert (events[1].retry, events[1].id) == (250, "7")  # the last usable values
+
+
+def test_llama_cpp_error_field_is_dispatched_as_an_error_event() -> None:
+    # llama.cpp's legacy in-band error: a field named `error`, which WHATWG would ignore.
+    events = feed_pieces([b'data: {"a":1}\n\nerror: {"message":"ctx full"}\n\n'])
+    assert [(e.event, e.data) for e in events] == [
+        ("message", '{"a":1}'),
+        ("error", '{"message":"ctx full"}'),
+    ]
+
+
+def test_error_field_beside_data_comes_after_the_data() -> None:
+    events = feed_pieces([b'error: {"x":1}\ndata: ok\n\n'])
+    assert [(e.event, e.data) for e in events] == [("message", "ok"), ("error", '{"x":1}')]
 
 
 def test_id_with_nul_is_ignored() -> None:
@@ -149,3 +194,27 @@ def test_large_event_in_one_byte_pieces() -> None:
         events += decoder.feed(blob[i : i + 7])
     events += decoder.close()
     assert data_of(events) == [text]
+
+
+def _decode_in_reads(blob: bytes, read_size: int) -> float:
+    """Seconds to decode ``blob`` fed ``read_size`` bytes at a time (the best of three)."""
+    best = float("inf")
+    for _ in range(3):
+        decoder = SSEDecoder()
+        started = time.perf_counter()
+        events = [
+            e for i in range(0, len(blob), read_size) for e in decoder.feed(blob[i : i + read_size])
+        ]
+        best = min(best, time.perf_counter() - started)
+        assert [len(e.data) for e in events] == [len(blob) - 8]
+    return best
+
+
+def test_one_long_line_costs_time_linear_in_its_reads() -> None:
+    # 8 MiB in 512 reads of 16 KiB against 8 reads of 1 MiB. Re-joining the pending line on
+    # every read made the small reads ~20 times slower (issue 14); linear, they cost the same
+    # give or take the per-read overhead. The ratio is generous: the machine may be busy.
+    blob = b"data: " + b"x" * (8 * 1024 * 1024) + b"\n\n"
+    small_reads = _decode_in_reads(blob, 16 * 1024)
+    large_reads = _decode_in_reads(blob, 1024 * 1024)
+    assert small_reads < 4 * large_reads + 0.02, (small_reads, large_reads)

@@ -29,6 +29,7 @@ from tests.utils.api_server import (
     Reply,
     echo,
     error,
+    json_completion,
     openai_error,
     reset,
     respond_with,
@@ -244,6 +245,19 @@ def test_failed_line_does_not_stop_batch_and_first_failure_sets_exit_status(
     assert sum(prompt_of(r) == "limited" for r in api.requests) == 1 + 8  # batch retries
     stderr = terminal.stderr.getvalue()  # type: ignore[attr-defined]
     assert "2 of 4 requests failed; the first, line 2: HTTP 429: slow down" in stderr
+
+
+def test_tool_call_answer_is_a_failed_line_naming_the_tool(
+    api: FakeAPIServer, client: AtdakClient, tmp_path: Path
+) -> None:
+    weather = json_completion(
+        None, tool_calls=[("get_weather", '{"city": "Paris"}')], finish_reason="tool_calls"
+    )
+    api.set_default(by_prompt({"weather": weather}))
+    status, terminal = batch(client, write_lines(tmp_path / "in.jsonl", ["a", "weather"]))
+    out = records(terminal.stdout.getvalue())  # type: ignore[attr-defined]
+    assert status == 4 and [r["ok"] for r in out] == [True, False]
+    assert out[1]["error"]["status"] == 4 and "get_weather" in out[1]["error"]["message"]
 
 
 class Faults:

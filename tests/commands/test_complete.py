@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.utils.api_server import FakeAPIServer, json_completion, stream
-from tests.utils.process import CANARY_KEY, run_atdak
+from tests.utils.process import CANARY_KEY, REPO, run_atdak
 
 
 def test_complete_streams_answer_to_pipe_byte_exact(api: FakeAPIServer, key_env: str) -> None:
@@ -57,6 +57,27 @@ def test_stdin_then_files_then_prompt(api: FakeAPIServer, key_env: str, tmp_path
     content = api.requests[-1].json()["messages"][-1]["content"]
     assert content.index("diff text") < content.index("笔记") < content.index("Summarise")
     assert f'<file name="{notes}">' in content
+
+
+def test_help_and_readme_state_the_prompt_order_the_request_follows(
+    api: FakeAPIServer, key_env: str, tmp_path: Path
+) -> None:
+    """One wording of the order (cli.PROMPT_ORDER), said by --help and the README, and the
+    order in which a real request joins the parts."""
+    from atdak_cli.cli import PROMPT_ORDER
+
+    notes = tmp_path / "notes.md"
+    notes.write_text("from the file\n")
+    run_atdak("complete", "--base-url", api.base_url, "-f", str(notes), "argument", input="piped")
+    content = api.requests[-1].json()["messages"][-1]["content"]
+    parts = {"stdin": "piped", "--file": "from the file", "the arguments": "argument"}
+    assert all(name in PROMPT_ORDER for name in parts)
+    said = sorted(parts, key=PROMPT_ORDER.index)
+    assert sorted(parts, key=lambda name: content.index(parts[name])) == said
+    help_text = run_atdak("complete", "--help").stdout.decode()
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert f"The prompt is {PROMPT_ORDER}," in " ".join(help_text.split())
+    assert f"The prompt is {PROMPT_ORDER}," in " ".join(readme.split())
 
 
 def test_file_dash_reads_stdin_once(api: FakeAPIServer, key_env: str) -> None:

@@ -203,3 +203,18 @@ def test_untrusted_certificate_exits_7_with_a_tls_remedy(https_url: str, key_env
     assert status == 7
     assert "certificate" in line(lines, "server").lower()
     assert "SSL_CERT_FILE" in line(lines, "server")
+
+
+def test_unknown_config_key_fails_naming_it_and_the_closest_known_key(
+    api: FakeAPIServer, key_env: str
+) -> None:
+    config = paths.config_file()
+    config.parent.mkdir(parents=True)
+    config.write_text('tempreature = 0.5\n[profiles.work]\nmodle = "x"\n', encoding="utf-8")
+    status, lines = doctor(api.base_url)
+    assert status == 2
+    assert line(lines, "config") == (
+        f"✗ config    unknown key 'tempreature' in {config} is ignored (and 1 more)"
+        " — did you mean 'temperature'?"
+    )
+    assert line(lines, "answer").startswith("✓ answer")  # the other checks still run

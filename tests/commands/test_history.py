@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.utils.api_server import FakeAPIServer, keepalive_forever, stream
+from tests.utils.api_server import (
+    FakeAPIServer,
+    json_completion,
+    keepalive_forever,
+    stream,
+    stream_error_event,
+)
 from tests.utils.process import CANARY_KEY, run_atdak
 
 
@@ -122,6 +128,60 @@ def test_history_delete(api: FakeAPIServer, key_env: str) -> None:
     run_atdak("complete", "--base-url", api.base_url, "x")
     assert run_atdak("history", "delete", "1").returncode == 0
     assert run_atdak("history", "delete", "1").returncode == 2
+
+
+def assistant_row(tmp_path: Path) -> tuple[str, str, str | None, str | None]:
+    with sqlite3.connect(tmp_path / "data" / "history.db") as conn:
+        (row,) = conn.execute(
+            "SELECT status, content, reasoning, error FROM messages WHERE role = 'assistant'"
+        ).fetchall()
+    conn.close()
+    return tuple(row)  # type: ignore[return-value]
+
+
+def test_reasoning_sent_as_delta_reasoning_is_stored_as_reasoning(
+    api: FakeAPIServer, key_env: str, tmp_path: Path
+) -> None:
+    api.enqueue(stream(["42"], reasoning=["think ", "hard"], reasoning_field="reasoning"))
+    result = run_atdak("complete", "--base-url", api.base_url, "q")
+    assert (result.returncode, result.stdout) == (0, b"42\n")
+    assert assistant_row(tmp_path) == ("complete", "42", "think hard", None)
+
+
+def test_non_streamed_message_reasoning_is_stored_as_reasoning(
+    api: FakeAPIServer, key_env: str, tmp_path: Path
+) -> None:
+    api.enqueue(json_completion("42", reasoning="thought", reasoning_field="reasoning"))
+    result = run_atdak("complete", "--base-url", api.base_url, "--no-stream", "q")
+    assert (result.returncode, result.stdout) == (0, b"42\n")
+    assert assistant_row(tmp_path)[2] == "thought"
+
+
+def test_llama_cpp_error_field_saves_the_turn_as_an_error(
+    api: FakeAPIServer, key_env: str, tmp_path: Path
+) -> None:
+    api.enqueue(
+        stream_error_event(["Hel", "lo"], {"message": "ctx full"}, wrap=False, field_name="error")
+    )
+    result = run_atdak("complete", "--base-url", api.base_url, "q")
+    assert result.returncode == 6 and b"ctx full" in result.stderr
+    status, content, _, error = assistant_row(tmp_path)
+    assert (status, content) == ("error", "Hello") and "ctx full" in (error or "")
+
+
+@pytest.mark.parametrize("args", [(), ("--no-stream",)], ids=["stream", "no-stream"])
+def test_tool_call_answer_is_not_saved_as_complete(
+    api: FakeAPIServer, key_env: str, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    weather = ("get_weather", '{"city": "Paris"}')
+    if args:
+        api.enqueue(json_completion(None, tool_calls=[weather], finish_reason="tool_calls"))
+    else:
+        api.enqueue(stream([], tool_calls=[weather], finish_reason="tool_calls"))
+    result = run_atdak("complete", "--base-url", api.base_url, *args, "weather?")
+    assert result.returncode == 4 and b"get_weather" in result.stderr
+    status, _, _, error = assistant_row(tmp_path)
+    assert status == "error" and "get_weather" in (error or "")
 
 
 def test_key_never_reaches_the_database(api: FakeAPIServer, key_env: str, tmp_path: Path) -> None:

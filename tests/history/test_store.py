@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import stat
 import subprocess
@@ -23,6 +22,7 @@ from atdak_cli.history.search import fts_query
 from atdak_cli.history.store import HistoryStore, make_title
 from atdak_cli.paths import history_file as default_history_path
 from tests.utils.process import REPO as ROOT
+from tests.utils.process import readonly_mount_available
 
 
 @pytest.fixture
@@ -624,13 +624,6 @@ for path in sys.argv[1:]:
 with HistoryStore.open(Path(sys.argv[1]), readonly=True) as store:
     print(store.get_conversation(1).title)
 """
-
-
-def readonly_mount_available() -> bool:
-    if shutil.which("unshare") is None:
-        return False
-    probe = ["unshare", "--mount", "--map-root-user", "true"]
-    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
 
 
 @pytest.mark.skipif(not readonly_mount_available(), reason="needs unshare (mount namespace)")

@@ -44,6 +44,7 @@ _POLL = 0.02  # seconds between checks while holding a connection open
 _MAX_HEAD = 64 * 1024
 
 Headers = dict[str, str]
+ToolCall = tuple[str, str]  # a function name and its arguments as JSON text
 Framing = Literal["\n", "\r\n", "\r"]
 UsageArg = dict[str, Any] | None | Literal[False]
 
@@ -375,6 +376,8 @@ def json_completion(
     usage: UsageArg = None,
     extra: dict[str, Any] | None = None,
     reasoning: str | None = None,
+    reasoning_field: str = "reasoning_content",
+    tool_calls: Sequence[ToolCall] = (),
     status: int = 200,
     headers: Headers | None = None,
 ) -> Reply:
@@ -382,13 +385,20 @@ def json_completion(
 
     ``usage``: None counts words from the request and ``content``; a dict is sent as is;
     False leaves the field out.  ``extra`` adds (or replaces) top-level fields.
-    ``reasoning`` is sent as ``message.reasoning_content``.
+    ``reasoning`` is sent as ``message.reasoning_content`` (or ``message.reasoning``, as vLLM
+    and OpenRouter do, with ``reasoning_field="reasoning"``).  ``tool_calls`` (name and JSON
+    arguments each) become ``message.tool_calls``.
     """
 
     def send(ex: Exchange) -> None:
         message: dict[str, Any] = {"role": "assistant", "content": content}
         if reasoning is not None:
-            message["reasoning_content"] = reasoning
+            message[reasoning_field] = reasoning
+        if tool_calls:
+            message["tool_calls"] = [
+                {"id": f"call_{i}", "type": "function", "function": {"name": n, "arguments": a}}
+                for i, (n, a) in enumerate(tool_calls)
+            ]
         obj: dict[str, Any] = {
             "id": f"chatcmpl-fake{ex.request.index}",
             "object": "chat.completion",
@@ -426,6 +436,8 @@ class _StreamSpec:
     write_size: int | None = None
     cut_after_events: int | None = None
     reasoning: list[str] = field(default_factory=list)
+    reasoning_field: str = "reasoning_content"
+    tool_calls: list[ToolCall] = field(default_factory=list)
     content_type: str = "text/event-stream"
     bom: bool = False
     extra_raw_events: list[str] = field(default_factory=list)
@@ -476,12 +488,24 @@ def _content_events(spec: _StreamSpec, maker: _ChunkMaker) -> list[Event]:
     if spec.role_first:
         events += maker.events({"role": "assistant", "content": ""})
     for text in spec.reasoning:
-        events += maker.events({"reasoning_content": text})
+        events += maker.events({spec.reasoning_field: text})
     for text in spec.deltas:
         events += maker.events({"content": text})
+    for i, (name, arguments) in enumerate(spec.tool_calls):
+        events += _tool_call_events(maker, i, name, arguments)
     if spec.pause_after_content is not None:
         events.append(_Pause(spec.pause_after_content))
     return events + list(spec.tail_raw_events)
+
+
+def _tool_call_events(maker: _ChunkMaker, index: int, name: str, arguments: str) -> list[Event]:
+    """OpenAI's shape: the id and name first, then the arguments in two pieces."""
+    function = {"name": name, "arguments": ""}
+    head = {"index": index, "id": f"call_{index}", "type": "function", "function": function}
+    half = len(arguments) // 2
+    pieces = [arguments[:half], arguments[half:]]
+    tails = [{"index": index, "function": {"arguments": p}} for p in pieces]
+    return [e for call in (head, *tails) for e in maker.events({"tool_calls": [call]})]
 
 
 def _stream_usage(spec: _StreamSpec, request: RecordedRequest) -> dict[str, Any] | None:
@@ -558,6 +582,8 @@ def stream(
     write_size: int | None = None,
     cut_after_events: int | None = None,
     reasoning: Sequence[str] | None = None,
+    reasoning_field: str = "reasoning_content",
+    tool_calls: Sequence[ToolCall] = (),
     content_type: str = "text/event-stream",
     bom: bool = False,
     extra_raw_events: Sequence[str] = (),
@@ -574,8 +600,11 @@ def stream(
 
     Event order: ``extra_raw_events`` (raw text, e.g. ``": keep-alive"``, ``"event: ping\\nid: 3"``,
     ``"data: not json"``), a role chunk (``role_first``), one chunk per ``reasoning`` item
-    (``delta.reasoning_content``), one per content delta, the finish chunk (empty delta; none if
-    ``finish_reason`` is None), a usage chunk with empty ``choices``, ``data: [DONE]`` (``done``),
+    (``delta.reasoning_content``, or the field ``reasoning_field`` names: vLLM, Ollama and
+    OpenRouter send ``delta.reasoning``), one per content delta, three per ``tool_calls`` item
+    (name and JSON arguments: OpenAI's id-and-name delta, then the arguments in two pieces),
+    the finish chunk (empty delta; none if ``finish_reason`` is None), a usage chunk with
+    empty ``choices``, ``data: [DONE]`` (``done``),
     then ``after_done``.
 
     ``usage``: None sends word-count usage only if the request asked for
@@ -598,6 +627,8 @@ def stream(
         write_size=write_size,
         cut_after_events=cut_after_events,
         reasoning=list(reasoning or ()),
+        reasoning_field=reasoning_field,
+        tool_calls=list(tool_calls),
         content_type=content_type,
         bom=bom,
         extra_raw_events=list(extra_raw_events),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,3 +29,19 @@ def run_atdak(
         timeout=timeout,
         check=False,
     )
+
+
+def readonly_mount_available() -> bool:
+    """Whether a test may bind-mount a directory read-only in a private mount namespace
+    (chmod does not stop root; EROFS stops everyone)."""
+    if shutil.which("unshare") is None:
+        return False
+    probe = ["unshare", "--mount", "--map-root-user", "true"]
+    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
+
+
+def read_only_command(directory: Path, *argv: str) -> list[str]:
+    """``argv`` run with ``directory`` mounted read-only (see readonly_mount_available)."""
+    script = 'mount --bind -o ro "$1" "$1" && shift && exec "$@"'
+    namespace = ["unshare", "--mount", "--map-root-user"]
+    return [*namespace, "sh", "-c", script, "sh", str(directory), *argv]
