@@ -240,6 +240,10 @@ def _params(
     params.sampling.temp = sampling.temperature
     params.sampling.top_p = sampling.top_p
     params.sampling.penalty_repeat = sampling.repeat_penalty
+    # Measured on SmolLM2, 2 cores: load 0.73 s -> 0.27 s and the first answer 1.5 s -> 0.25 s
+    # without fitting the model to device memory (for GPUs) and a warm-up decode at load.
+    params.fit_params = False
+    params.warmup = False
     params.hostnames = [socket_path]  # a name ending in .sock is a Unix socket: no TCP port
     params.verbosity = -1  # silent: llama.cpp logs nothing to our terminal
     return params
