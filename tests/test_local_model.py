@@ -331,6 +331,20 @@ def test_the_engine_uses_every_physical_core_by_default() -> None:
 
 @pytest.mark.local_model
 @needs_model
+def test_llama_cpp_threads_sleep_rather_than_spin_unless_told_otherwise() -> None:
+    script = "import os; from atdak_cli.local import model; model.load_engine(); "
+    script += "print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    for preset, expected in ((None, "PASSIVE"), ("ACTIVE", "ACTIVE")):
+        run_env = env if preset is None else {**env, "OMP_WAIT_POLICY": preset}
+        result = subprocess.run(
+            [sys.executable, "-c", script], env=run_env, capture_output=True, text=True, timeout=120
+        )
+        assert result.stdout.strip() == expected, result.stderr
+
+
+@pytest.mark.local_model
+@needs_model
 def test_the_engine_listens_on_a_private_unix_socket_only() -> None:
     engine = local_model.load_engine()
     address = engine._server.listening_address  # noqa: SLF001

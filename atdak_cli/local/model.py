@@ -104,11 +104,6 @@ class Engine:
         self._running = 0
         self._closing = threading.Event()
 
-    @property
-    def model_id(self) -> str:
-        """The file's stem, e.g. ``SmolLM2-135M-Instruct.Q4_1``: what answers name as model."""
-        return self.path.stem
-
     def chat(self, request: bytes, on_chunk: OnChunk) -> None:
         """Run one chat completion (an OpenAI request as JSON). ``on_chunk`` gets the answer:
         one JSON object, or each streamed chunk; an error as ``{"error": {...}}``. Blocks
@@ -220,6 +215,10 @@ def unload_all() -> None:
 
 
 def _import_engine() -> Any:
+    # llama.cpp's threads (OpenMP, in these wheels) spin at a barrier after each step. With all
+    # cores in use and the machine busy, that made generation collapse: 2 threads on 2 busy
+    # cores gave 5-39 tokens/s, and 33-36 with sleeping waits. libgomp reads this when loaded.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         return importlib.import_module(ENGINE_MODULE)
     except ImportError as exc:
@@ -231,7 +230,9 @@ def _params(
 ) -> Any:
     params = engine.CommonParams()
     params.model.path = str(path)
-    params.model_alias = {path.stem}  # answers name the file, not its full path
+    params.model_alias = {
+        path.stem
+    }  # answers name the file (SmolLM2-135M-Instruct.Q4_1), not its path
     params.n_ctx = n_ctx
     params.n_parallel = 1  # one slot with the whole context; further requests queue
     params.n_predict = sampling.max_tokens
