@@ -345,6 +345,18 @@ def test_llama_cpp_threads_sleep_rather_than_spin_unless_told_otherwise() -> Non
 
 @pytest.mark.local_model
 @needs_model
+def test_a_process_that_loads_the_model_and_asks_nothing_exits_at_once() -> None:
+    # The engine's loop used to miss a stop that came before it started: a third of these hung.
+    script = "from atdak_cli.local import model; model.load_engine(); print('loaded')"
+    for _ in range(8):
+        result = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=20
+        )
+        assert (result.returncode, result.stdout) == (0, "loaded\n"), result.stderr
+
+
+@pytest.mark.local_model
+@needs_model
 def test_the_engine_listens_on_a_private_unix_socket_only() -> None:
     engine = local_model.load_engine()
     address = engine._server.listening_address  # noqa: SLF001

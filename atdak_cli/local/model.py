@@ -245,6 +245,7 @@ def _params(
     # without fitting the model to device memory (for GPUs) and a warm-up decode at load.
     params.fit_params = False
     params.warmup = False
+    params.endpoint_metrics = True  # see _wait_until_serving
     params.hostnames = [socket_path]  # a name ending in .sock is a Unix socket: no TCP port
     params.verbosity = -1  # silent: llama.cpp logs nothing to our terminal
     return params
@@ -260,6 +261,7 @@ def _start(path: Path, *, n_ctx: int, n_threads: int) -> Engine:
     started = time.perf_counter()
     try:
         server = engine.Server(params)
+        _wait_until_serving(server)
     except (RuntimeError, ValueError, OSError) as exc:
         socket_dir.cleanup()
         raise ModelLoadError(f"cannot load {path}: {exc}") from exc
@@ -267,3 +269,11 @@ def _start(path: Path, *, n_ctx: int, n_threads: int) -> Engine:
     return Engine(
         server, path, n_ctx=n_ctx, n_threads=n_threads, load_seconds=elapsed, socket_dir=socket_dir
     )
+
+
+def _wait_until_serving(server: Any) -> None:
+    """Return once llama.cpp's task loop runs. `xllamacpp.Server()` returns just before it
+    starts, and a stop in that gap is lost (the loop sets itself running as it starts): the
+    process then hung at exit, in a third of the runs that loaded the model and asked
+    nothing. A metrics request is a task the loop itself answers."""
+    server.handle_metrics()
