@@ -331,20 +331,6 @@ def test_the_engine_uses_every_physical_core_by_default() -> None:
 
 @pytest.mark.local_model
 @needs_model
-def test_llama_cpp_threads_sleep_rather_than_spin_unless_told_otherwise() -> None:
-    script = "import os; from atdak_cli.local import model; model.load_engine(); "
-    script += "print(os.environ['OMP_WAIT_POLICY'])"
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    for preset, expected in ((None, "PASSIVE"), ("ACTIVE", "ACTIVE")):
-        run_env = env if preset is None else {**env, "OMP_WAIT_POLICY": preset}
-        result = subprocess.run(
-            [sys.executable, "-c", script], env=run_env, capture_output=True, text=True, timeout=120
-        )
-        assert result.stdout.strip() == expected, result.stderr
-
-
-@pytest.mark.local_model
-@needs_model
 def test_a_process_that_loads_the_model_and_asks_nothing_exits_at_once() -> None:
     # The engine's loop used to miss a stop that came before it started: a third of these hung.
     script = "from atdak_cli.local import model; model.load_engine(); print('loaded')"

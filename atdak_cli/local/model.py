@@ -215,10 +215,6 @@ def unload_all() -> None:
 
 
 def _import_engine() -> Any:
-    # llama.cpp's threads (OpenMP, in these wheels) spin at a barrier after each step. With all
-    # cores in use and the machine busy, that made generation collapse: 2 threads on 2 busy
-    # cores gave 5-39 tokens/s, and 33-36 with sleeping waits. libgomp reads this when loaded.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         return importlib.import_module(ENGINE_MODULE)
     except ImportError as exc:
