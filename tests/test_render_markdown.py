@@ -23,6 +23,7 @@ from atdak_cli.render.markdown import (
     BlockPainter,
     ColorName,
     Kind,
+    Line,
     MarkdownPrinter,
     MarkdownRenderer,
     _rows_after_resize,
@@ -442,16 +443,36 @@ def test_reasoning_is_shown_dimmed_before_the_answer() -> None:
     assert screen.transcript()[0][0].italics
 
 
-def test_without_colour_no_style_codes_are_written() -> None:
+def _sgr_parameters(output: str) -> set[int]:
+    return {int(p or 0) for m in re.findall(r"\x1b\[([0-9;]*)m", output) for p in m.split(";")}
+
+
+_COLOUR_PARAMETERS = {*range(30, 50), *range(90, 98), *range(100, 108)}
+
+
+def test_without_colour_bold_italic_and_underline_stay_but_no_colour_is_written() -> None:
+    # NO_COLOR (no-color.org) turns colour off, not emphasis: "## 1. Input" must not read
+    # like a list item. (This test used to assert no style code at all.)
     out = io.StringIO()
     renderer = MarkdownRenderer(
         Terminal(stdout=out, stdout_isatty=True, color=False, width=COLS),
         clock=lambda: 0.0, size=lambda: (COLS, ROWS),
     )
-    renderer.feed("# Title\n\nSome **bold** and `code`.\n\n```python\nx = 1\n```\n")
+    renderer.feed("# Title\n\nSome **bold**, *italic* and `code`.\n\n```python\nx = 1\n```\n")
     renderer.finish()
-    assert not re.search(r"\x1b\[[0-9;]*m", out.getvalue())
+    parameters = _sgr_parameters(out.getvalue())
+    assert not parameters & _COLOUR_PARAMETERS
+    assert {1, 3, 4} <= parameters  # bold, italic, underline (the heading)
     assert "x = 1" in out.getvalue()
+
+
+def test_markdown_into_a_pipe_has_no_escape_code_even_with_styles() -> None:
+    out = io.StringIO()
+    renderer = make_renderer(Terminal(stdout=out, color=False, width=COLS), "markdown")
+    renderer.feed("# Title\n\nSome **bold** text.\n")
+    renderer.finish()
+    assert "\x1b" not in out.getvalue()
+    assert "bold" in out.getvalue()
 
 
 def test_widening_the_terminal_mid_stream_loses_and_duplicates_nothing() -> None:
@@ -472,8 +493,12 @@ def test_widening_the_terminal_mid_stream_loses_and_duplicates_nothing() -> None
 
 
 def test_narrowing_erases_the_rows_a_reflowing_terminal_makes_of_the_live_region() -> None:
-    assert _rows_after_resize([80, 70, 0], old=80, new=40) == 2 + 2 + 1
-    assert _rows_after_resize([80, 70, 0], old=80, new=100) == 3
+    region = [Line("", 80, "x" * 80), Line("", 70, "x" * 70), Line("", 0)]
+    assert _rows_after_resize(region, old=80, new=40) == 2 + 2 + 1
+    assert _rows_after_resize(region, old=80, new=100) == 3
+    # A wide character that does not fit at the end of a row moves to the next one.
+    assert _rows_after_resize([Line("", 6, "a中文")], old=6, new=4) == 2
+    assert _rows_after_resize([Line("", 5, "ab中文")], old=5, new=3) == 3
     size = [(80, ROWS)]
     out = io.StringIO()
     sim = SimulatedTime()
@@ -485,7 +510,7 @@ def test_narrowing_erases_the_rows_a_reflowing_terminal_makes_of_the_live_region
     size[0] = (40, ROWS)
     sim.advance(1)
     renderer.feed("more")
-    assert "\x1b[4F\x1b[J" in out.getvalue()
+    assert "\x1b[4F\x1b[2K" in out.getvalue()
     renderer.finish()
 
 
@@ -554,11 +579,11 @@ def test_tables_are_laid_out_as_rich_lays_them_out(
     table: str, width: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Our table skips rich's Table engine when every cell fits; what shows must not change.
-    from rich.markdown import Markdown
-
-    from atdak_cli.render.markdown import _BlockMarkdown
+    from atdak_cli.render.markdown import _TableElement
 
     ours = BlockPainter(color_system=None).lines(Kind.ANSWER, table, width)
-    monkeypatch.setattr(_BlockMarkdown, "elements", dict(Markdown.elements))  # rich's own
+    monkeypatch.setattr(
+        _TableElement, "__rich_console__", lambda self, console, options: [self._wrapped_table()]
+    )
     theirs = BlockPainter(color_system=None).lines(Kind.ANSWER, table, width)
     assert [line.ansi for line in ours] == [line.ansi for line in theirs]
