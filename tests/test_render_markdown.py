@@ -8,6 +8,8 @@ import heapq
 import io
 import itertools
 import re
+import time
+from collections import Counter
 from collections.abc import Callable
 
 import pyte
@@ -19,6 +21,7 @@ from wcwidth import wcswidth
 
 from atdak_cli.render import make_renderer
 from atdak_cli.render.markdown import (
+    CONTINUED,
     SHOW_CURSOR,
     BlockPainter,
     ColorName,
@@ -341,7 +344,10 @@ def test_throttled_deltas_are_drawn_within_one_refresh_interval_latest_state_win
     out = Sink(screen)
     renderer = MarkdownRenderer(
         Terminal(stdout=out, stdout_isatty=True, color=True, width=COLS),
-        clock=sim.clock, schedule=sim.schedule, size=lambda: screen.size, color_system=COLORS,
+        clock=sim.clock,
+        schedule=sim.schedule,
+        size=lambda: screen.size,
+        color_system=COLORS,
     )
     renderer.start()
     renderer.feed("Hel")
@@ -379,7 +385,9 @@ def test_abort_output_ends_with_newline_and_visible_cursor() -> None:
     out = io.StringIO()
     renderer = MarkdownRenderer(
         Terminal(stdout=out, stdout_isatty=True, color=True, width=COLS),
-        clock=lambda: 0.0, size=lambda: (COLS, ROWS), color_system=COLORS,
+        clock=lambda: 0.0,
+        size=lambda: (COLS, ROWS),
+        color_system=COLORS,
     )
     renderer.start()
     renderer.feed("partial *answer")
@@ -402,7 +410,9 @@ def test_finish_restores_the_cursor_even_if_rendering_fails() -> None:
     out = Broken()
     renderer = MarkdownRenderer(
         Terminal(stdout=out, stdout_isatty=True, color=True, width=COLS),
-        clock=lambda: 0.0, size=lambda: (COLS, ROWS), color_system=COLORS,
+        clock=lambda: 0.0,
+        size=lambda: (COLS, ROWS),
+        color_system=COLORS,
     )
     renderer.feed("text")
     out.fail = True
@@ -456,7 +466,8 @@ def test_without_colour_bold_italic_and_underline_stay_but_no_colour_is_written(
     out = io.StringIO()
     renderer = MarkdownRenderer(
         Terminal(stdout=out, stdout_isatty=True, color=False, width=COLS),
-        clock=lambda: 0.0, size=lambda: (COLS, ROWS),
+        clock=lambda: 0.0,
+        size=lambda: (COLS, ROWS),
     )
     renderer.feed("# Title\n\nSome **bold**, *italic* and `code`.\n\n```python\nx = 1\n```\n")
     renderer.finish()
@@ -504,7 +515,10 @@ def test_narrowing_erases_the_rows_a_reflowing_terminal_makes_of_the_live_region
     sim = SimulatedTime()
     renderer = MarkdownRenderer(
         Terminal(stdout=out, stdout_isatty=True, color=True, width=80),
-        clock=sim.clock, schedule=sim.schedule, size=lambda: size[0], color_system=COLORS,
+        clock=sim.clock,
+        schedule=sim.schedule,
+        size=lambda: size[0],
+        color_system=COLORS,
     )
     renderer.feed("word " * 30)  # 150 cells: two rows at 80 columns
     size[0] = (40, ROWS)
@@ -587,3 +601,102 @@ def test_tables_are_laid_out_as_rich_lays_them_out(
     )
     theirs = BlockPainter(color_system=None).lines(Kind.ANSWER, table, width)
     assert [line.ansi for line in ours] == [line.ansi for line in theirs]
+
+
+def test_wait_indicator_counts_seconds_then_vanishes_without_a_trace() -> None:
+    screen, sim = Screen(), SimulatedTime()
+    renderer = make(screen, sim)
+    renderer.start()
+    sim.advance(0.9)
+    assert screen.text() == []  # a quick answer never sees it
+    sim.advance(0.1)
+    assert screen.text() == ["waiting 1s"]
+    sim.advance(2.0)
+    assert screen.text() == ["waiting 3s"]
+    assert screen.transcript()[0][0].italics  # dimmed like reasoning, not part of the answer
+    renderer.feed("Hello")
+    assert screen.text() == ["Hello"]
+    renderer.finish()
+    assert screen.transcript() == reference("Hello").transcript()
+    assert sim.pending == 0  # no tick left behind
+
+
+def test_wait_indicator_says_thinking_under_the_reasoning() -> None:
+    screen, sim = Screen(), SimulatedTime()
+    renderer = make(screen, sim)
+    renderer.start()
+    renderer.feed_reasoning("Let me see")
+    sim.advance(1.0)
+    assert screen.text() == ["Let me see", "thinking 1s"]
+    renderer.feed("Answer")
+    renderer.finish()
+    assert screen.transcript() == reference("Answer", reasoning="Let me see").transcript()
+
+
+def test_wait_indicator_is_never_written_into_a_pipe() -> None:
+    out = io.StringIO()
+    renderer = make_renderer(Terminal(stdout=out, width=COLS), "markdown")
+    renderer.start()
+    time.sleep(1.2)
+    renderer.feed("Hello")
+    renderer.finish()
+    assert out.getvalue() == "Hello\n"
+
+
+CODE_WITH_SPACES = (
+    "```python\n"
+    'def join(items: list[str], indent: str = "    ", separator: str = ",  ") -> str:\n'
+    "    return separator.join(indent + item for item in items)  # 中文注释，也很长很长\n"
+    "```"
+)
+
+
+@pytest.mark.parametrize("width", [100, 60, 40, 24])
+def test_code_lines_keep_every_character_and_space_and_mark_where_they_continue(
+    width: int,
+) -> None:
+    lines = BlockPainter(color_system=None).lines(Kind.ANSWER, CODE_WITH_SPACES, width)
+    assert all(line.cells <= width for line in lines)
+    # Each row: one cell of margin, the code, and the mark right after it if it goes on.
+    rows = [line.plain[1:] for line in lines]
+    joined, current = [], ""
+    for row in rows:
+        if row.endswith(CONTINUED):
+            current += row[:-1]
+        else:
+            joined.append(current + row)
+            current = ""
+    assert joined == CODE_WITH_SPACES.split("\n")[1:-1]
+    folded = width < cell_len(CODE_WITH_SPACES.split("\n")[1]) + 2
+    assert any(row.endswith(CONTINUED) for row in rows) == folded
+
+
+TABLE_AND_PROSE = (
+    "| 步骤 | 说明 | 备注 |\n|---|---|---|\n"
+    "| 输入 | 读取问题并发送到服务器，然后等待回答 | 春雷惊醒蛰伏的昆虫 |\n"
+    "| 输出 | 输出到终端，不重复也不乱码 | a-very-long-identifier-without-any-space |\n\n"
+    "终端里的长答案：每一行都只出现一次，不重复也不乱码。这一段足够长，会在窄窗格中换行，"
+    "标点不能出现在行首。「引号」和（括号）也一样！"
+)
+
+
+@pytest.mark.parametrize("width", [100, 60, 40])
+def test_tables_and_cjk_paragraphs_keep_every_character(width: int) -> None:
+    # At 60 columns a cell showed "输出到终端， …"; at 40 even a 3-column table lost text.
+    text = render_answer(TABLE_AND_PROSE, width=width, color_system=None)
+    assert all(cell_len(row) <= width for row in text.split("\n"))
+    assert "…" not in text
+    source = [line for line in TABLE_AND_PROSE.split("\n") if not line.startswith("|---")]
+    wanted = Counter("".join("".join(source).replace("|", "").split()))
+    assert Counter("".join(text.replace("─", "").split())) == wanted
+
+
+@pytest.mark.parametrize("width", [100, 60, 40, 30])
+def test_no_line_starts_with_closing_or_ends_with_opening_punctuation(width: int) -> None:
+    from atdak_cli.render.linebreak import CLOSING, OPENING
+
+    prose = TABLE_AND_PROSE.split("\n\n")[1]
+    rows = [r for r in render_answer(prose, width=width, color_system=None).split("\n") if r]
+    assert "".join(rows) == prose  # nothing lost, nothing added
+    assert not [row for row in rows if row[0] in CLOSING]
+    assert not [row for row in rows if row.rstrip()[-1] in OPENING]

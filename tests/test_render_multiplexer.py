@@ -58,9 +58,9 @@ def is_spliced(seen: list[str], before: list[str], after: list[str]) -> bool:
     rest of ``after`` (at the new width) from the same point of the answer on."""
     for cut in range(len(seen) + 1):
         head, tail = seen[:cut], seen[cut:]
-        if head == before[:cut] and tail == after[len(after) - len(tail) :]:
-            if marks(head) == marks(after[: len(after) - len(tail)]):
-                return True
+        rest = len(after) - len(tail)
+        if head == before[:cut] and tail == after[rest:] and marks(head) == marks(after[:rest]):
+            return True
     return False
 
 
@@ -129,7 +129,9 @@ def test_long_answer_is_in_the_scrollback_exactly_once(
 
 
 @pytest.mark.parametrize(
-    ("before", "after"), [((100, 30), (40, 10)), ((40, 10), (100, 30))], ids=["narrowing", "widening"]
+    ("before", "after"),
+    [((100, 30), (40, 10)), ((40, 10), (100, 30))],
+    ids=["narrowing", "widening"],
 )
 def test_resizing_while_a_tall_code_block_streams_leaves_every_line_once(
     kind: type[Multiplexer],

@@ -62,12 +62,14 @@ def make_renderer(terminal: Terminal, mode: RenderMode) -> Renderer:
 class LazyRenderer:
     """A renderer made when it first has something to show, or ahead of that on a thread
     (:meth:`prepare`): importing rich costs ~80 ms, better spent while the model thinks than
-    before the question is sent. Until it exists there is nothing on the screen to start,
-    flush, finish or abort."""
+    before the question is sent. Until it exists there is nothing on the screen to flush,
+    finish or abort; one made after :meth:`start` is started as it is made (its wait
+    indicator shows while the model thinks)."""
 
     def __init__(self, terminal: Terminal, mode: RenderMode) -> None:
         self._terminal, self._mode = terminal, mode
         self._renderer: Renderer | None = None
+        self._started = False
         self._lock = threading.Lock()
 
     def prepare(self) -> None:
@@ -83,11 +85,15 @@ class LazyRenderer:
         with self._lock:
             if self._renderer is None:
                 self._renderer = make_renderer(self._terminal, self._mode)
+                if self._started:
+                    self._renderer.start()
             return self._renderer
 
     def start(self) -> None:
-        if self._renderer is not None:
-            self._renderer.start()
+        with self._lock:
+            self._started = True
+            if self._renderer is not None:
+                self._renderer.start()
 
     def feed(self, text: str) -> None:
         if text:

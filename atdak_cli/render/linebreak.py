@@ -118,8 +118,7 @@ def install() -> None:
     rules; its ``Text.wrap`` looks the function up in its module on every call)."""
     import rich.text
 
-    if rich.text.divide_line is not divide_line:
-        rich.text.divide_line = divide_line
+    vars(rich.text)["divide_line"] = divide_line
 
 
 def _original() -> Divider:

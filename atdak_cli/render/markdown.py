@@ -126,7 +126,8 @@ CONTINUED = "↵"  # at the right edge of a code row that the next row continues
 class _CodeBlock(CodeBlock):
     """rich's code block (its padding, its highlighting) without word wrapping: rich's wrap
     drops the spaces where it breaks a line. A line too long for the screen is folded at
-    the cell instead, and every row it continues on ends with a dim :data:`CONTINUED`."""
+    the cell instead, a dim :data:`CONTINUED` right after each row that the next continues
+    (right after it, not at the edge: no padding to tell from the code's own spaces)."""
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         code = str(self.text).rstrip().split("\n")
@@ -144,18 +145,12 @@ def code_rows(code: list[str], lexer: str, theme: str, width: int) -> list[list[
     highlighted = Syntax("", lexer, theme=theme).highlight("\n".join(code))
     lines = highlighted.split("\n", allow_blank=True)[: len(code)]
     base, room = _background(theme), max(1, width - 2)  # one cell of padding each side
-    mark = base + Style(dim=True)
+    mark = Text(CONTINUED, style=base + Style(dim=True))
     rows: list[list[Text]] = []
     for line in lines:
         pieces = line.divide(_fold_offsets(line.plain, room)) if line.cell_len > room else [line]
-        rows.append(
-            [
-                _padded(Text(" ", style=base) + piece, width - 1, end=CONTINUED, style=mark)
-                if more
-                else _padded(Text(" ", style=base) + piece, width)
-                for more, piece in ((n < len(pieces) - 1, p) for n, p in enumerate(pieces))
-            ]
-        )
+        *continued, last = (Text(" ", style=base) + piece for piece in pieces)
+        rows.append([*(_padded(row + mark, width) for row in continued), _padded(last, width)])
     return rows
 
 
@@ -163,12 +158,10 @@ def _background(theme: str) -> Style:
     return Syntax.get_theme(theme).get_background_style()
 
 
-def _padded(row: Text, width: int, *, end: str = "", style: Style | None = None) -> Text:
-    """``row`` filled to ``width`` cells in its background, then ``end``; never re-wrapped."""
+def _padded(row: Text, width: int) -> Text:
+    """``row`` filled to ``width`` cells in its background; never re-wrapped."""
     row.no_wrap, row.overflow, row.end = True, "ignore", "\n"
     row.pad_right(max(0, width - row.cell_len))
-    if end:
-        row.append(end, style)
     return row
 
 
@@ -430,13 +423,19 @@ def live_height(rows: int) -> int:
     return max(1, (rows - 1) // 3)
 
 
+# Lines of a code block the live region holds before they are printed: few enough to be
+# erased after narrowing 100 -> 40 columns and 30 -> 10 rows; short blocks are printed whole.
+CODE_LIVE_LINES = 3
+
+
 def _frame(drawn_rows: int, lines: list[Line]) -> str:
     """Redraw from the top of the live region (``drawn_rows`` tall): each row cleared as it
     is written over. The erase below (``ESC[J``) comes only after a written line, so it never
     starts at the top-left cell even when the region started there."""
     up = f"\x1b[{drawn_rows}F" if drawn_rows else ""
     body = "".join(
-        (CLEAR_LINE if row < drawn_rows else "") + line.ansi + "\n" for row, line in enumerate(lines)
+        (CLEAR_LINE if row < drawn_rows else "") + line.ansi + "\n"
+        for row, line in enumerate(lines)
     )
     if lines:
         return up + body + (CLEAR_BELOW if drawn_rows > len(lines) else "")
@@ -617,8 +616,10 @@ class MarkdownRenderer:
         if self._answer_started:
             return []
         self._answer_started = True
-        self._waiting.end()
-        self._cancel_ticking()
+        if self._waiting.waiting:
+            self._waiting.end()
+            self._cancel_ticking()
+            self._next_draw = float("-inf")  # the indicator goes with the answer's first word
         reasoning, self._reasoning = self._reasoning, ""
         return [(Kind.REASONING, reasoning)] if reasoning else []
 
@@ -639,6 +640,10 @@ class MarkdownRenderer:
             self._cancel_timer = None
             if (self._dirty or self._pending) and not self._closed:
                 self._draw_pending()
+
+    def _resized(self) -> None:
+        # From a signal handler, maybe while this thread holds the lock: draw elsewhere.
+        self._schedule(0, self._on_resize)
 
     def _on_resize(self) -> None:
         with self._lock:
@@ -663,7 +668,7 @@ class MarkdownRenderer:
 
     def _draw(self, blocks: list[tuple[Kind, str]]) -> None:
         if self._watch_resize is not None and self._stop_watching is None:
-            self._stop_watching = self._watch_resize(lambda: self._schedule(0, self._on_resize))
+            self._stop_watching = self._watch_resize(self._resized)
         columns, rows = self._size()
         drawn, resized = self._live, columns != self._width
         drawn_rows = self._drawn_rows(columns)
@@ -695,18 +700,25 @@ class MarkdownRenderer:
         return lines
 
     def _print_code_ahead(self) -> list[Line]:
-        """The rows of a code block still streaming that can no longer change, printed at
-        once: every complete line before the last one that is not blank (a block's trailing
-        blank lines are dropped when it ends). The live region keeps only the last lines, so
-        it stays small enough to be erased even after the pane shrinks."""
+        """The rows of a code block still streaming that can no longer change, printed once
+        more than :data:`CODE_LIVE_LINES` of its lines wait: every complete line before the
+        last one that is not blank (a block's trailing blank lines are dropped when it ends).
+        The live region keeps only the last few lines, so it stays small enough to be erased
+        even after the pane shrinks and re-wraps it."""
         fence = self._splitter.open_fence() if self._answer_started else None
         if fence is None or fence[0][0].startswith(" "):
             return []
-        (opening, *code), _ = fence
+        (opening, *code), partial = fence
         final, shown = _last_non_blank(code), self._code_shown
-        if final <= shown:
+        if len(code) - shown <= CODE_LIVE_LINES or final <= shown:
             return []
         groups = self._painter.fence_rows(opening, code[:final], self._width)
+        # A lexer may colour a line by what follows it (a fence inside Markdown): only the
+        # lines that what has arrived since does not recolour are final.
+        later = self._painter.fence_rows(opening, [*code, partial], self._width)
+        final = next((n for n in range(shown, final) if groups[1 + n] != later[1 + n]), final)
+        if final <= shown:
+            return []
         if shown:
             rows = [row for group in groups[1 + shown : final + 1] for row in group]
         else:

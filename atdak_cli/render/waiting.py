@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-# Nothing is shown for a quick answer: the indicator would only flicker.
-FIRST_SHOWN = 0.5
+# Nothing is shown for a quick answer (the indicator would only flicker), then whole seconds.
+FIRST_SHOWN = 1.0
 REFRESH = 1.0
 
 
