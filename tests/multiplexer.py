@@ -1,17 +1,21 @@
 """Real terminal multiplexers, driven as a person drives them: tmux and GNU screen with their
 default configuration (tmux's ``scroll-on-clear`` is on), a shell in the pane, keys typed,
-the pane resized, and the scrollback read back (``capture-pane -S -``, ``hardcopy -h``).
+the pane resized, and the scrollback read back (tmux ``capture-pane -S -``; screen's
+copy mode and ``writebuf``, as ``hardcopy -h`` garbles wide characters).
 
 Each multiplexer runs on a private socket / session directory and is killed in ``close()``,
 also when a test fails. Use them as context managers::
 
+    command = write_script(tmp_path, "chat", [sys.executable, "-m", "atdak_cli", "chat"])
     with Tmux(tmp_path, columns=100, rows=30) as mux:
-        mux.run("sh run.sh")
-        mux.wait_for_file(tmp_path / "status")
-        lines = mux.scrollback()
+        mux.run(command)
+        mux.type("hello\r")
+        ...
+        status = mux.wait_for_file(tmp_path / "chat.status")
+        output = mux.command_output(command, mux.scrollback(joined=True))
 
-A shell script in the work directory is the easiest way to run a long command: the typed
-command stays short (it is part of the scrollback, and wraps on a narrow pane).
+The script keeps the typed command short: it is part of the scrollback, and would wrap on
+a narrow pane.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import re
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,29 @@ def test_resizing_while_a_tall_code_block_streams_leaves_every_line_once(
         return
     old, new = one_shot(text, before[0]), one_shot(text, after[0])
     assert is_spliced(seen, old, new), "\n".join(seen)
+
+
+TABLE_AND_PROSE = (
+    "| 步骤 | 说明 | 备注 |\n|---|---|---|\n"
+    "| 输入 | 读取问题并发送到服务器，然后等待回答 | 春雷惊醒蛰伏的昆虫 |\n"
+    "| 输出 | 输出到终端，不重复也不乱码 | a-very-long-identifier-without-any-space |\n\n"
+    "终端里的长答案：每一行都只出现一次，不重复也不乱码。这一段足够长，会在窄窗格中换行，"
+    "标点不能出现在行首。「引号」和（括号）也一样！\n"
+)
+
+
+@pytest.mark.parametrize("columns", [100, 60, 40])
+def test_tables_and_cjk_paragraphs_keep_every_character(
+    kind: type[Multiplexer], columns: int, tmp_path: Path, api: FakeAPIServer, key_env: str
+) -> None:
+    api.enqueue(stream(deltas(TABLE_AND_PROSE, 5), delay=0.002))
+    command = complete_script(tmp_path, api, key_env)
+    with kind(tmp_path, columns=columns, rows=10) as mux:
+        mux.run(command)
+        assert mux.wait_for_file(tmp_path / "complete.status") == "0"
+        seen = mux.command_output(command, mux.scrollback(joined=True))
+    assert seen == one_shot(TABLE_AND_PROSE, columns)
+    source = [line for line in TABLE_AND_PROSE.split("\n") if not line.startswith("|---")]
+    wanted = Counter("".join("".join(source).replace("|", "").split()))
+    assert Counter("".join("".join(seen).replace("─", "").split())) == wanted
+    assert "…" not in "".join(seen)

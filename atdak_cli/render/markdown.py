@@ -3,19 +3,23 @@
 Each completed block (see :mod:`atdak_cli.render.blocks`) is rendered once with rich and
 printed permanently into the scrollback. Only the unfinished tail block lives in a small live
 region below it, redrawn at most ``refresh_per_second`` times a second (the latest state wins)
-by moving the cursor up over it and clearing to the end of the screen. The cost of a delta
+by moving the cursor up over it and writing it again. The cost of a delta
 therefore depends on the tail, never on the length of the answer — unlike ``rich.live.Live``,
 which re-renders everything on every refresh.
 
-The live region is never taller than the screen minus one line: a region that scrolls off the
-top cannot be erased, which is how rich's ``Live`` leaves duplicated lines in the scrollback
-(Textualize/rich#3263). A taller tail shows its last lines until it completes; then all of it
-is printed permanently.
+The live region is a third of the screen at most (:func:`live_height`) and is redrawn by
+clearing each row as it is written over: an erase starting at the top-left cell makes tmux
+(``scroll-on-clear``, on by default) copy the whole screen into its history. A region that
+scrolls off the top cannot be erased either, which is how rich's ``Live`` leaves duplicated
+lines in the scrollback (Textualize/rich#3263). A taller tail shows its last lines until it
+completes; a code block's lines are printed as soon as they are final, so a tall block
+streams into the scrollback line by line.
 
-Resize: the size is re-read (``size``) before every draw. Blocks printed afterwards use the new
-width. Erasing a region drawn at the old width assumes the terminal reflows its lines when it
-gets narrower (VTE, kitty, iTerm2, WezTerm, Windows Terminal, tmux); lines are drawn without
-their trailing padding so that reflow only touches lines with real text beyond the new width.
+Resize: the size is re-read before every draw, and SIGWINCH triggers one. Blocks printed
+afterwards use the new width. Erasing a region drawn at the old width assumes the terminal
+re-wraps its lines when it gets narrower (VTE, kitty, iTerm2, WezTerm, Windows Terminal,
+tmux, screen); lines are drawn without their trailing padding so that only lines with real
+text beyond the new width are re-wrapped, and the small region still fits on the screen.
 """
 
 from __future__ import annotations
