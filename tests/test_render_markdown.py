@@ -700,3 +700,29 @@ def test_no_line_starts_with_closing_or_ends_with_opening_punctuation(width: int
     assert "".join(rows) == prose  # nothing lost, nothing added
     assert not [row for row in rows if row[0] in CLOSING]
     assert not [row for row in rows if row.rstrip()[-1] in OPENING]
+
+
+def test_a_resize_redraws_the_live_region_at_once_even_between_deltas() -> None:
+    watchers: list[Callable[[], None]] = []
+
+    def watch(callback: Callable[[], None]) -> Callable[[], None]:
+        watchers.append(callback)
+        return lambda: watchers.remove(callback)
+
+    screen, sim = Screen(), SimulatedTime()
+    renderer = MarkdownRenderer(
+        Terminal(stdout=Sink(screen), stdout_isatty=True, color=True, width=COLS),
+        clock=sim.clock,
+        schedule=sim.schedule,
+        size=lambda: screen.size,
+        watch_resize=watch,
+        color_system=COLORS,
+    )
+    renderer.start()
+    renderer.feed("word " * 30)  # 150 cells: two rows at 80 columns
+    screen.resize(40)  # pyte does not re-wrap: the old rows stay as they were
+    watchers[0]()  # SIGWINCH
+    sim.advance(0)
+    assert screen.text()[:4] == ["word " * 7 + "word"] * 3 + ["word " * 5 + "word"]
+    renderer.finish()
+    assert watchers == []  # the handler before is back once the answer is done

@@ -79,7 +79,7 @@ def divide_line(text: str, width: int, fold: bool = True) -> list[int]:
     """rich's ``divide_line`` (the offsets to break ``text`` at so that each piece fits in
     ``width`` cells), with CJK break opportunities; a unit longer than a line is folded
     (``fold``) or left to be cropped."""
-    if all(not _is_wide(char) for char in text):
+    if text.isascii() or not any(map(_is_wide, text)):
         return _rich_divide_line(text, width, fold)
     breaks: list[int] = []
     offset = 0

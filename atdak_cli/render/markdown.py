@@ -214,8 +214,9 @@ Clock = Callable[[], float]
 SizeProvider = Callable[[], tuple[int, int]]
 # schedule(delay, callback) -> cancel: runs ``callback`` once after ``delay`` seconds.
 Scheduler = Callable[[float, Callable[[], None]], Callable[[], None]]
-# watch(callback) -> stop: calls ``callback`` (from a signal handler) when the terminal resizes.
-ResizeWatcher = Callable[[Callable[[], None]], Callable[[], None]]
+# watch(callback) -> stop: calls ``callback`` (from a signal handler) when the terminal
+# resizes; None if it cannot watch from this thread (try again later).
+ResizeWatcher = Callable[[Callable[[], None]], Callable[[], None] | None]
 
 HIDE_CURSOR = "\x1b[?25l"
 SHOW_CURSOR = "\x1b[?25h"
@@ -491,11 +492,11 @@ def _thread_scheduler(delay: float, callback: Callable[[], None]) -> Callable[[]
     return timer.cancel
 
 
-def _sigwinch(callback: Callable[[], None]) -> Callable[[], None]:
+def _sigwinch(callback: Callable[[], None]) -> Callable[[], None] | None:
     """Calls ``callback`` on SIGWINCH (chaining to the handler before, prompt_toolkit's say);
-    only the main thread can set a signal handler, so elsewhere this watches nothing."""
+    only the main thread can set a signal handler: None elsewhere."""
     if threading.current_thread() is not threading.main_thread():
-        return lambda: None
+        return None
     previous = signal.getsignal(signal.SIGWINCH)
 
     def resized(signum: int, frame: FrameType | None) -> None:
