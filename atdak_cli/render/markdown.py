@@ -12,7 +12,7 @@ clearing each row as it is written over: an erase starting at the top-left cell 
 (``scroll-on-clear``, on by default) copy the whole screen into its history. A region that
 scrolls off the top cannot be erased either, which is how rich's ``Live`` leaves duplicated
 lines in the scrollback (Textualize/rich#3263). A taller tail shows its last lines until it
-completes; a code block's lines are printed as soon as they are final, so a tall block
+completes; a code block's final lines are printed once more than a few wait, so a tall block
 streams into the scrollback line by line.
 
 Resize: the size is re-read before every draw, and SIGWINCH triggers one. Blocks printed
