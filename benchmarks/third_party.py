@@ -4,7 +4,8 @@
 
 1. Runs ``benchmarks/local_model.py`` in its own process: load time, time to the first token
    (cold and warm) and tokens per second of the embedded model.
-2. Starts llama.cpp's own server (``tests/utils/llama_server.py``, from the xllamacpp wheel) on 127.0.0.1
+2. Starts llama.cpp's own server (``tests/utils/llama_server.py``, from the xllamacpp wheel)
+   on 127.0.0.1
    with the same GGUF (1 thread, so the clients have the other core), then runs three clients
    as whole processes against it, with the same request body (greedy, so the same answer):
    ``curl -N`` (the floor), a minimal httpx script, and ``atdak complete`` into a pipe (history

@@ -30,8 +30,8 @@ from typing import Any
 
 import httpx
 
-from atdak_cli.local import model as local_model
 from atdak_cli.catalog import LOCAL_MODEL_ID
+from atdak_cli.local import model as local_model
 from atdak_cli.local.model import Engine, LocalModelError, ModelNotFoundError
 
 _MESSAGE_ROLES = frozenset({"system", "user", "assistant", "developer", "tool"})

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from tests.utils.process import REPO, run_atdak
 
 pytest.importorskip("xllamacpp")
