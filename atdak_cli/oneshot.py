@@ -103,13 +103,15 @@ def complete(
 
 def _renderer(terminal: Terminal, options: OutputOptions) -> Renderer:
     from atdak_cli.render import LazyRenderer, choose_mode, make_renderer
+    from atdak_cli.render.thinking import route_reasoning
 
     mode = choose_mode(terminal, options.render)
     if mode == "plain":
-        return make_renderer(terminal, mode)
-    renderer = LazyRenderer(terminal, mode)
-    renderer.prepare()  # while the question is saved and sent, and the model thinks
-    return renderer
+        inner: Renderer = make_renderer(terminal, mode)
+    else:
+        inner = lazy = LazyRenderer(terminal, mode)
+        lazy.prepare()  # while the question is saved and sent, and the model thinks
+    return route_reasoning(inner, terminal, markdown=mode == "markdown")
 
 
 def report(

@@ -45,6 +45,7 @@ class Stream:
         timeout: Timeout,
         deadline: Deadline,
         redact: Callable[[str], str] = str,
+        watchdog: Watchdog | None = None,
     ) -> None:
         self.response = response
         self.text_parts: list[str] = []
@@ -61,7 +62,7 @@ class Stream:
         self._timeout = timeout
         self._deadline = deadline
         self._redact = redact
-        self._watchdog = Watchdog(response)
+        self._watchdog = watchdog or Watchdog(response)
         self._iterator = self._chunks()
 
     @property

@@ -6,11 +6,22 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import httpx
+
+# schedule(seconds, callback) -> cancel: runs ``callback`` once, ``seconds`` from now.
+Scheduler = Callable[[float, Callable[[], None]], Callable[[], None]]
+
+
+def thread_timer(seconds: float, callback: Callable[[], None]) -> Callable[[], None]:
+    timer = threading.Timer(seconds, callback)
+    timer.daemon = True
+    timer.start()
+    return timer.cancel
 
 
 @dataclass(frozen=True)
@@ -60,9 +71,10 @@ class Watchdog:
     a second would never trip it. Shutting the socket down wakes the blocked read at once.
     """
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, *, schedule: Scheduler = thread_timer) -> None:
         self._socket = _socket_of(response)
-        self._timer: threading.Timer | None = None
+        self._schedule = schedule
+        self._cancel: Callable[[], None] | None = None
         self.expired: str | None = None
 
     def arm(self, seconds: float | None, reason: str) -> None:
@@ -70,14 +82,12 @@ class Watchdog:
         self.disarm()
         if seconds is None:
             return
-        self._timer = threading.Timer(seconds, self._expire, args=(reason,))
-        self._timer.daemon = True
-        self._timer.start()
+        self._cancel = self._schedule(seconds, lambda: self._expire(reason))
 
     def disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        if self._cancel is not None:
+            self._cancel()
+            self._cancel = None
 
     def _expire(self, reason: str) -> None:
         self.expired = reason
