@@ -12,6 +12,7 @@ from atdak_cli.reasoning import ThinkSplitter, split_text
 
 if TYPE_CHECKING:
     from atdak_cli.client import AtdakClient, ChatCompletion, CompletionUsage, Stream
+    from atdak_cli.cost import Budget
     from atdak_cli.render import Renderer
 
 Status = Literal["complete", "interrupted", "incomplete", "error"]
@@ -26,6 +27,8 @@ class TurnRequest:
     stream: bool = True
     # Fields beyond the API page's (e.g. OpenAI's stream_options), sent as they are.
     extra_body: dict[str, Any] = field(default_factory=dict)
+    # --max-cost or a daily budget: the stream is stopped once its running cost crosses it.
+    budget: Budget | None = None
 
 
 @dataclass
@@ -120,6 +123,10 @@ def _stream_answer(
                     thought, answer = splitter.feed(delta.content, delta.reasoning_content)
                     if batch is not None:
                         batch.add(thought, answer)
+                    if request.budget is not None and (delta.content or delta.reasoning_content):
+                        request.budget.add_output(
+                            _tokens_in(delta.content + delta.reasoning_content)
+                        )
                 if batch is not None and not stream.more_ready:
                     batch.flush()
         except BaseException:
@@ -134,6 +141,11 @@ def _stream_answer(
         batch.add(*splitter.finish())
         batch.push()
     result.assemble = stream.to_completion
+
+
+def _tokens_in(text: str) -> int:
+    """At least one token a delta (most servers send one each), more for a long one."""
+    return max(1, len(text) // 4)
 
 
 def _take_answer(result: TurnResult, stream: Stream, *, inline: bool) -> None:
