@@ -97,6 +97,8 @@ class ThinkSplitter:
 
 def _partial_suffix(text: str, tag: str) -> int:
     """The length of the longest end of ``text`` that begins ``tag`` (0 if none)."""
+    if "<" not in text[1 - len(tag) :]:
+        return 0  # the common case while thinking, decided in C
     for size in range(min(len(tag) - 1, len(text)), 0, -1):
         if text.endswith(tag[:size]):
             return size
