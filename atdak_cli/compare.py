@@ -9,32 +9,37 @@ calling thread waits for them, redrawing the view; Ctrl-C stops them all and kee
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from atdak_cli.cost import Price, TokenCounts, format_dollars
+from atdak_cli.cost import Price, TokenCounts, format_dollars, price_of
 from atdak_cli.turn import TurnRequest, TurnResult, run_turn
 
 if TYPE_CHECKING:
     from atdak_cli.client import AtdakClient
+    from atdak_cli.config import Settings
+    from atdak_cli.errors import ExitStatus
     from atdak_cli.render.side_by_side import CompareView
+    from atdak_cli.terminal import Terminal
 
 Clock = Callable[[], float]
 REDRAW_INTERVAL = 1 / 20
 CANCEL_GRACE = 1.0
 
 
-def split_target(target: str) -> tuple[str | None, str | None]:
-    """``PROFILE:MODEL``, ``PROFILE:`` or ``MODEL`` -> (profile, model). A model id may hold
-    a colon itself (``llama3:8b``): only a known profile name before it is a profile, which
-    the caller decides; here the split is only offered."""
+def split_target(target: str, profiles: Collection[str]) -> tuple[str | None, str | None]:
+    """``-m`` of a comparison -> (profile, model): ``PROFILE:MODEL``, ``PROFILE:`` (the
+    profile's own model), or a model. A model id may hold a colon (``llama3:8b``): only a
+    known profile's name before it makes it a profile."""
     profile, sep, model = target.partition(":")
-    if not sep:
-        return None, target
-    return profile or None, model or None
+    if sep and profile in profiles:
+        return profile, model or None
+    return None, target
 
 
 @dataclass
@@ -236,3 +241,68 @@ def write_json_lines(outcomes: Sequence[Outcome], out: IO[str]) -> None:
     """``--json``: one object per model, one per line, in the order given."""
     for outcome in outcomes:
         out.write(json.dumps(outcome.to_json(), ensure_ascii=False) + "\n")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One ``-m`` of a comparison, resolved: what the user wrote, the settings it means."""
+
+    label: str
+    settings: Settings
+
+
+def run_comparison(
+    targets: Sequence[Target],
+    messages: list[dict[str, str]],
+    terminal: Terminal,
+    *,
+    open_client: Callable[[Settings], AbstractContextManager[AtdakClient]],
+    as_json: bool = False,
+) -> tuple[list[Outcome], ExitStatus]:
+    """Ask every target, show the answers (columns, blocks or JSON lines); the outcomes and
+    the exit status: 0 when every model answered, else the first failure's."""
+    from atdak_cli.errors import ExitStatus, one_line, status_for
+    from atdak_cli.render.side_by_side import CompareView
+    from atdak_cli.usage import prices_of
+
+    view = None if as_json else _view(terminal, [t.label for t in targets], CompareView)
+    with ExitStack() as stack:
+        contenders = [
+            Contender(
+                target.label,
+                stack.enter_context(open_client(target.settings)),
+                _request(target.settings, messages),
+                price_of(prices_of(target.settings), target.settings.model),
+            )
+            for target in targets
+        ]
+        with terminal.typed_keys_unechoed():
+            outcomes = compare(contenders, view=view)
+    if view is not None:
+        view.finish([o.figures() for o in outcomes])
+    else:
+        write_json_lines(outcomes, terminal.stdout)
+    terminal.stdout.flush()
+    failures = [o.error for o in outcomes if o.error is not None]
+    for failure in failures:
+        terminal.notice(one_line(failure))
+    return outcomes, status_for(failures[0]) if failures else ExitStatus.OK
+
+
+def _view(terminal: Terminal, labels: list[str], make: type[CompareView]) -> CompareView:
+    def size() -> tuple[int, int]:
+        if not terminal.stdout_isatty:
+            return terminal.width, 24
+        columns, rows = shutil.get_terminal_size((terminal.width, 24))
+        return columns, rows
+
+    tty = terminal.stdout_isatty
+    return make(terminal.stdout, labels, live=tty, bold=tty, size=size)
+
+
+def _request(settings: Settings, messages: list[dict[str, str]]) -> TurnRequest:
+    request = TurnRequest(
+        model=settings.model, messages=messages, params=settings.sampling(), stream=True
+    )
+    request.extra_body["stream_options"] = {"include_usage": True}  # the figures need it
+    return request

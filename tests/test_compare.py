@@ -100,9 +100,11 @@ def test_view_streams_then_prints_every_answer_whole(client: AtdakClient) -> Non
 
 
 def test_split_target() -> None:
-    assert split_target("work:atdak-gpt-4") == ("work", "atdak-gpt-4")
-    assert split_target("local") == (None, "local")
-    assert split_target("work:") == ("work", None)
+    profiles = {"work"}
+    assert split_target("work:atdak-gpt-4", profiles) == ("work", "atdak-gpt-4")
+    assert split_target("local", profiles) == (None, "local")
+    assert split_target("work:", profiles) == ("work", None)
+    assert split_target("llama3:8b", profiles) == (None, "llama3:8b")
 
 
 def test_wrap_words_keeps_every_character_within_the_width() -> None:
