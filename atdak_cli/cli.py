@@ -51,6 +51,15 @@ app.add_typer(history_app, name="history")
 
 # Options shared by commands, declared once so every command spells them alike.
 ModelOpt = Annotated[str | None, typer.Option("-m", "--model", metavar="MODEL", help="Model name.")]
+ModelsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-m",
+        "--model",
+        metavar="MODEL",
+        help="Model; repeat to compare ([PROFILE:]MODEL).",
+    ),
+]
 SystemOpt = Annotated[
     str | None, typer.Option("-s", "--system", metavar="TEXT", help="System prompt.")
 ]
@@ -109,6 +118,25 @@ VarOpt = Annotated[
     list[str] | None,
     typer.Option("--var", metavar="NAME=VALUE", help="Fill a role's {placeholder}: name=value."),
 ]
+EffortOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--reasoning-effort", metavar="LEVEL", help="low, medium or high: how hard to think."
+    ),
+]
+ShowReasoningOpt = Annotated[
+    bool, typer.Option("--show-reasoning", help="Keep the thinking on screen, not one line.")
+]
+ReasoningToOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--reasoning-to", metavar="FILE", help="Also write the thinking to FILE or stderr."
+    ),
+]
+MaxCostOpt = Annotated[
+    float | None,
+    typer.Option("--max-cost", metavar="USD", help="Refuse or stop a request over this cost."),
+]
 NoHistoryOpt = Annotated[
     bool, typer.Option("--no-history", help="Do not save this exchange in the history.")
 ]
@@ -123,9 +151,10 @@ OPTION_SECTIONS: dict[str, tuple[str, ...]] = {
     "Input": ("file", "messages", "continue_last", "conversation", "resume", "role", "var",
               "batch", "concurrency", "output"),
     "Model and sampling": ("model", "model_path", "system", "temperature", "max_tokens",
-                           "top_p", "frequency_penalty", "presence_penalty"),
+                           "top_p", "frequency_penalty", "presence_penalty",
+                           "reasoning_effort", "max_cost"),
     "Output": ("stream", "json_out", "usage", "extract", "extract_last", "render", "color",
-               "no_history"),
+               "show_reasoning", "reasoning_to", "no_history"),
     "Connection": ("profile", "base_url", "api_key", "timeout", "allow_insecure_http", "debug"),
 }  # fmt: skip
 _SECTION_OF = {name: title for title, names in OPTION_SECTIONS.items() for name in names}
@@ -176,7 +205,8 @@ COMPLETE_EXAMPLES = """Examples:
   atdak complete "Write a haiku about spring"
   git diff | atdak complete "Write a commit message for this diff"
   atdak complete -f notes.md -f todo.txt -m atdak-gpt-4-mini "Summarise these"
-  atdak complete --json "hi" | jq .usage"""
+  atdak complete --json "hi" | jq .usage
+  atdak complete -m atdak-gpt-4 -m work:atdak-claude-3 'Which is faster?'"""
 
 
 # How build_messages joins a prompt: the one wording of it, in --help and the README (a test
@@ -204,7 +234,7 @@ def complete(
     ] = None,
     role: RoleOpt = None,
     var: VarOpt = None,
-    model: ModelOpt = None,
+    model: ModelsOpt = None,
     model_path: ModelPathOpt = None,
     system: SystemOpt = None,
     temperature: TempOpt = None,
@@ -212,11 +242,15 @@ def complete(
     top_p: TopPOpt = None,
     frequency_penalty: FreqOpt = None,
     presence_penalty: PresOpt = None,
+    reasoning_effort: EffortOpt = None,
+    max_cost: MaxCostOpt = None,
     stream: Annotated[
         bool | None, typer.Option("--stream/--no-stream", help="Stream the answer.")
     ] = None,
     json_out: JsonOpt = False,
     usage: Annotated[bool, typer.Option("--usage", help="Print token usage on stderr.")] = False,
+    show_reasoning: ShowReasoningOpt = False,
+    reasoning_to: ReasoningToOpt = None,
     extract: Annotated[
         bool, typer.Option("-x", "--extract", help="Print only the first fenced code block.")
     ] = False,
@@ -247,12 +281,15 @@ def complete(
     allow_insecure_http: InsecureOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    from atdak_cli.oneshot import OutputOptions, prepare
+    from atdak_cli.oneshot import OutputOptions, apply_request_options, prepare
     from atdak_cli.oneshot import complete as run
     from atdak_cli.prompt_input import PromptParts
+    from atdak_cli.render.thinking import reasoning_sink
     from atdak_cli.session import open_client
 
-    settings = _settings(locals())
+    models = list(model or ())
+    given = {**locals(), "model": models[0] if models else None}
+    settings = _settings(given)
     terminal = _terminal(settings.color)
     _check_batch_options(batch, locals())
     if batch is not None:
@@ -260,20 +297,55 @@ def complete(
     parts = PromptParts(prompt or (), file or (), settings.system, messages)
     conversation_id, context = _context(continue_last, conversation)
     request = prepare(settings, parts, terminal, context=context)
+    if len(models) > 1:
+        raise typer.Exit(_compare(models, given, list(request.messages), terminal, api_key, debug))
     if usage and request.stream:
         request.extra_body["stream_options"] = {"include_usage": True}
+    apply_request_options(request, settings)
     which = "last" if extract_last else "first" if extract else None
-    options = OutputOptions(
-        json=json_out,
-        usage=usage,
-        render=settings.render,
-        extract=which,  # type: ignore[arg-type]
-    )
     with (
+        reasoning_sink(reasoning_to, terminal) as sink,
         open_client(settings, api_key_flag=api_key, terminal=terminal, debug=debug) as client,
         _recorder(settings, conversation_id) as recorder,
     ):
+        options = OutputOptions(
+            json=json_out,
+            usage=usage,
+            render=settings.render,
+            extract=which,  # type: ignore[arg-type]
+            show_reasoning=show_reasoning,
+            reasoning_to=sink,
+        )
         raise typer.Exit(run(client, request, terminal, options, settings, recorder=recorder))
+
+
+def _compare(
+    models: list[str],
+    flags: dict[str, Any],
+    messages: list[dict[str, str]],
+    terminal: Any,
+    api_key: str | None,
+    debug: bool,
+) -> int:
+    """``complete -m A -m B``: the same messages to each ``[PROFILE:]MODEL``."""
+    from atdak_cli.compare import Target, run_comparison, split_target
+    from atdak_cli.session import open_client
+
+    base = _settings(flags)
+    profiles = base.raw_config.get("profiles", {})
+    targets = []
+    for label in models:
+        profile, model = split_target(label, profiles if isinstance(profiles, dict) else {})
+        given = {**flags, "model": model, "profile": profile or flags.get("profile")}
+        targets.append(Target(label, _settings(given)))
+
+    def connect(settings: Any) -> Any:
+        return open_client(settings, api_key_flag=api_key, terminal=terminal, debug=debug)
+
+    _, status = run_comparison(
+        targets, messages, terminal, open_client=connect, as_json=bool(flags.get("json_out"))
+    )
+    return status
 
 
 CHAT_EXAMPLES = """Examples:
@@ -621,7 +693,8 @@ def _settings(flags: dict[str, Any]) -> Any:
     names = {
         "model", "system", "temperature", "max_tokens", "top_p", "frequency_penalty",
         "presence_penalty", "stream", "render", "color", "profile", "base_url", "timeout",
-        "allow_insecure_http", "no_history", "role", "var", "model_path",
+        "allow_insecure_http", "no_history", "role", "var", "model_path", "reasoning_effort",
+        "max_cost",
     }  # fmt: skip
     given = {k: v for k, v in flags.items() if k in names and v is not None}
     if not flags.get("allow_insecure_http"):

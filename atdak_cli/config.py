@@ -25,6 +25,8 @@ RANGES: dict[str, tuple[float, float | None]] = {
     "presence_penalty": (-2.0, 2.0),
     "max_tokens": (1, None),
     "timeout": (0.001, None),
+    "max_cost": (0.0, None),
+    "daily_budget": (0.0, None),
 }
 SAMPLING = ("temperature", "max_tokens", "top_p", "frequency_penalty", "presence_penalty")
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -44,12 +46,19 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "max_tokens": (int,),
     "timeout": (int, float),
     "first_content_timeout": (int, float),
+    "reasoning_effort": (str,),
+    "max_cost": (int, float),
+    "daily_budget": (int, float),
 }
 _NOT_SETTINGS = frozenset({"profile", "role", "var"})
 # Tables that are not settings: [profiles.NAME], [roles.NAME], [prices."MODEL"].
 _TABLES = ("default_profile", "profiles", "roles", "prices")
-_PRICE_KEYS = ("input", "output")
-_CHOICES = {"render": ("markdown", "plain"), "color": ("auto", "always", "never")}
+_PRICE_KEYS = ("input", "cached_input", "output")
+_CHOICES = {
+    "render": ("markdown", "plain"),
+    "color": ("auto", "always", "never"),
+    "reasoning_effort": ("low", "medium", "high"),
+}
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,11 @@ class Settings:
     history: bool = True
     allow_insecure_http: bool = False
     model_path: str | None = None
+    # Sent as the request's reasoning_effort, for the servers that accept it.
+    reasoning_effort: str | None = None
+    # Dollars: the most one request may cost (--max-cost), and a profile's per day.
+    max_cost: float | None = None
+    daily_budget: float | None = None
     config_path: Path = field(default_factory=lambda: Path("config.toml"))
     raw_config: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 

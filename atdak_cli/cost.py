@@ -17,11 +17,14 @@ it is sent, and a stream whose running cost crosses it is stopped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atdak_cli.errors import AppError, ExitStatus
+
+if TYPE_CHECKING:
+    from atdak_cli.turn import TurnRequest
 
 PER_MILLION = 1_000_000
 
@@ -123,6 +126,11 @@ class Budget:
     prompt_tokens: int = 0
     spent_tokens: int = 0
 
+    @property
+    def label(self) -> str:
+        """The budget named with its amount: ``--max-cost $0.0100``."""
+        return self.what if "$" in self.what else f"{self.what} {format_dollars(self.limit)}"
+
     def check_request(self, prompt_tokens: int, max_tokens: int | None) -> int:
         """Refuse before sending a request that could exceed the budget; returns the
         ``max_tokens`` to send (the budget's own bound when none was given)."""
@@ -143,14 +151,65 @@ class Budget:
         running = self.price.worst_case(self.prompt_tokens, self.spent_tokens)
         if running > self.limit:
             raise BudgetError(
-                f"stopped the answer at {format_dollars(running)}: over {self.what} "
-                f"{format_dollars(self.limit)}",
+                f"stopped the answer at {format_dollars(running)}: over {self.label}",
                 hint="the partial answer is kept; raise the budget to let it finish",
             )
 
     def _refusal(self, worst: float) -> BudgetError:
         return BudgetError(
-            f"not sent: the request could cost up to {format_dollars(worst)}, over {self.what} "
-            f"{format_dollars(self.limit)}",
+            f"not sent: the request could cost up to {format_dollars(worst)}, over {self.label}",
             hint="raise the budget, lower --max-tokens, or send less",
         )
+
+
+def budget_for(
+    *,
+    model: str,
+    prices: Mapping[str, Any],
+    max_cost: float | None,
+    daily_budget: float | None = None,
+    spent_today: float = 0.0,
+    profile: str | None = None,
+) -> Budget | None:
+    """The tighter of ``--max-cost`` and what is left of the day's budget (None: neither)."""
+    limits: list[tuple[float, str]] = []
+    if max_cost is not None:
+        limits.append((max_cost, "--max-cost"))
+    if daily_budget is not None:
+        left = max(daily_budget - spent_today, 0.0)
+        owner = f"profile {profile}'s" if profile else "the"
+        what = (
+            f"{owner} daily budget ({format_dollars(left)} left of {format_dollars(daily_budget)})"
+        )
+        limits.append((left, what))
+    if not limits:
+        return None
+    price = price_of(prices, model)
+    if price is None:
+        from atdak_cli.errors import UsageError
+
+        raise UsageError(
+            f"a budget needs the price of {model}",
+            hint=f'add [prices."{model}"] input = ..., output = ... (dollars per million tokens)',
+        )
+    limit, what = min(limits)
+    return Budget(limit, price, what)
+
+
+def estimate_prompt_tokens(messages: Sequence[Mapping[str, Any]]) -> int:
+    """The prompt's size as the budget counts it (see :func:`atdak_cli.usage.tokens_of`)."""
+    from atdak_cli.usage import PER_MESSAGE, PER_REPLY, typical_tokens
+
+    text = (m.get("content") for m in messages)
+    return sum(typical_tokens(t) + PER_MESSAGE for t in text if isinstance(t, str)) + PER_REPLY
+
+
+def apply_budget(request: TurnRequest, budget: Budget | None) -> None:
+    """Refuse the request if it could exceed ``budget``; else bound its ``max_tokens`` and
+    let the turn stop its stream once it crosses it."""
+    if budget is None:
+        return
+    wanted = request.params.get("max_tokens")
+    prompt = estimate_prompt_tokens(request.messages)
+    request.params["max_tokens"] = budget.check_request(prompt, wanted)
+    request.budget = budget

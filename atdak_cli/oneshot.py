@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import IO, TYPE_CHECKING, Literal
 
 from atdak_cli import catalog
 from atdak_cli.errors import ExitStatus, UnusableAnswerError, UsageError, one_line
@@ -30,6 +30,8 @@ class OutputOptions:
     usage: bool = False
     render: RenderMode | None = None
     extract: Literal["first", "last"] | None = None
+    show_reasoning: bool = False
+    reasoning_to: IO[str] | None = None
 
 
 def prepare(
@@ -54,6 +56,32 @@ def prepare(
     return TurnRequest(
         model=settings.model, messages=messages, params=settings.sampling(), stream=settings.stream
     )
+
+
+def apply_request_options(request: TurnRequest, settings: Settings) -> None:
+    """The reasoning effort and the budget (refused here, before sending, if over it)."""
+    from atdak_cli.cost import apply_budget, budget_for
+    from atdak_cli.usage import prices_of
+
+    if settings.reasoning_effort:
+        # Sent as is: the servers that know it use it, the others ignore it.
+        request.extra_body["reasoning_effort"] = settings.reasoning_effort
+    budget = budget_for(
+        model=request.model,
+        prices=prices_of(settings),
+        max_cost=settings.max_cost,
+        daily_budget=settings.daily_budget,
+        spent_today=_spent_today(settings) if settings.daily_budget is not None else 0.0,
+        profile=settings.profile,
+    )
+    apply_budget(request, budget)
+
+
+def _spent_today(settings: Settings) -> float:
+    from atdak_cli import paths
+    from atdak_cli.usage import spent_today
+
+    return spent_today(paths.history_file(), settings)
 
 
 def check_context(model: str, messages: list[dict[str, str]]) -> None:
@@ -88,6 +116,8 @@ def complete(
     renderer = None if quiet else _renderer(terminal, options)
     with terminal.typed_keys_unechoed():
         result = run_turn(client, request, renderer=renderer, recorder=recorder)
+    if renderer is None and options.reasoning_to is not None and result.reasoning:
+        options.reasoning_to.write(result.reasoning.rstrip("\n") + "\n")
     report(request, result, terminal, settings=settings, show_usage=options.usage)
     if options.json and result.completion is not None:
         terminal.stdout.write(json.dumps(result.completion.to_dict(), ensure_ascii=False, indent=2))
@@ -111,7 +141,13 @@ def _renderer(terminal: Terminal, options: OutputOptions) -> Renderer:
     else:
         inner = lazy = LazyRenderer(terminal, mode)
         lazy.prepare()  # while the question is saved and sent, and the model thinks
-    return route_reasoning(inner, terminal, markdown=mode == "markdown")
+    return route_reasoning(
+        inner,
+        terminal,
+        markdown=mode == "markdown",
+        show_all=options.show_reasoning,
+        sink=options.reasoning_to,
+    )
 
 
 def report(

@@ -29,7 +29,7 @@ from typing import Any
 OPEN_TAG, CLOSE_TAG = "<think>", "</think>"
 
 # The splitter's states.
-_START, _THINKING, _AFTER_THINKING, _ANSWER = range(4)
+_START, _OPENING, _THINKING, _AFTER_THINKING, _ANSWER = range(5)
 
 
 class ThinkSplitter:
@@ -61,6 +61,8 @@ class ThinkSplitter:
     def _split(self, content: str) -> tuple[str, str]:
         if self._state == _START:
             return self._at_start(content)
+        if self._state == _OPENING:
+            return self._opening(content)
         if self._state == _THINKING:
             return self._in_thinking(content)
         return "", self._after_thinking(content)
@@ -69,13 +71,21 @@ class ThinkSplitter:
         text = self._held + content
         head = text.lstrip()
         if head.startswith(OPEN_TAG):
-            self._held, self._state, self.saw_inline = "", _THINKING, True
-            return self._in_thinking(head[len(OPEN_TAG) :])
+            self._held, self._state, self.saw_inline = "", _OPENING, True
+            return self._opening(head[len(OPEN_TAG) :])
         if OPEN_TAG.startswith(head):  # still undecided: blank space or a part of the tag
             self._held = text
             return "", ""
         self._held, self._state = "", _ANSWER
         return "", text
+
+    def _opening(self, content: str) -> tuple[str, str]:
+        # "<think>\n": the blank space after the tag is not the thought's.
+        text = content.lstrip()
+        if not text:
+            return "", ""
+        self._state = _THINKING
+        return self._in_thinking(text)
 
     def _in_thinking(self, content: str) -> tuple[str, str]:
         text = self._held + content

@@ -134,7 +134,19 @@ def m003_reasoning(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE messages ADD COLUMN reasoning TEXT")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_fts, m003_reasoning]
+def m004_usage_details(conn: sqlite3.Connection) -> None:
+    """The prompt tokens the server had cached and the completion tokens spent thinking
+    (``usage.*_tokens_details``): priced and shown apart."""
+    conn.execute("ALTER TABLE messages ADD COLUMN cached_tokens INTEGER")
+    conn.execute("ALTER TABLE messages ADD COLUMN reasoning_tokens INTEGER")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    m001_initial,
+    m002_fts,
+    m003_reasoning,
+    m004_usage_details,
+]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -225,6 +237,15 @@ def _usage_values(usage: Mapping[str, Any] | None) -> tuple[int | None, ...]:
     return tuple(
         int(usage[name]) if isinstance(usage.get(name), int) else None for name in USAGE_FIELDS
     )
+
+
+def _detail_values(usage: Mapping[str, Any]) -> dict[str, int]:
+    """``cached_tokens`` and ``reasoning_tokens`` from the usage details, when sent."""
+    from atdak_cli.cost import TokenCounts
+
+    counts = TokenCounts.from_usage(usage)
+    details = {"cached_tokens": counts.cached, "reasoning_tokens": counts.reasoning}
+    return {k: v for k, v in details.items() if v}
 
 
 def _check_status(status: str | None) -> None:
@@ -478,6 +499,7 @@ class HistoryStore:
         changes |= {"finish_reason": finish_reason, "error": error, "reasoning": reasoning}
         if usage is not None:
             changes |= dict(zip(USAGE_FIELDS, _usage_values(usage), strict=True))
+            changes |= _detail_values(usage)
         changes = {k: v for k, v in changes.items() if v is not None}
         changes["updated_at"] = now
         assignments = ", ".join(f"{column} = ?" for column in changes)
@@ -653,21 +675,38 @@ class HistoryStore:
 
         return [search_hit(row) for row in rows]
 
-    def usage_by_day_and_model(self) -> list[UsageRow]:
-        """Tokens reported by the API, summed per local day and model, oldest first."""
+    def usage_by_day_and_model(
+        self, *, day: str | None = None, profile: str | None = None
+    ) -> list[UsageRow]:
+        """Tokens reported by the API, summed per local day and model, oldest first; only
+        ``day`` (``YYYY-MM-DD``) and conversations of ``profile`` when given."""
+        where, args = _usage_filter(day, profile)
         with self._reading():
             rows = self._conn.execute(
                 "SELECT date(m.created_at, 'localtime') AS day, coalesce(m.model, c.model) AS mdl,"
                 " sum(coalesce(prompt_tokens, 0)), sum(coalesce(completion_tokens, 0)),"
                 " sum(coalesce(total_tokens,"
-                " coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0))), count(*)"
+                " coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0))), count(*),"
+                " sum(coalesce(cached_tokens, 0)), sum(coalesce(reasoning_tokens, 0))"
                 " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
                 " WHERE coalesce(prompt_tokens, completion_tokens, total_tokens) IS NOT NULL"
-                " GROUP BY day, mdl ORDER BY day, mdl"
+                f"{where} GROUP BY day, mdl ORDER BY day, mdl",
+                args,
             ).fetchall()
         from atdak_cli.history_rows import UsageRow
 
         return [UsageRow(*row) for row in rows]
+
+
+def _usage_filter(day: str | None, profile: str | None) -> tuple[str, tuple[str, ...]]:
+    clauses, args = [], []
+    if day is not None:
+        clauses.append(" AND date(m.created_at, 'localtime') = ?")
+        args.append(day)
+    if profile is not None:
+        clauses.append(" AND c.profile = ?")
+        args.append(profile)
+    return "".join(clauses), tuple(args)
 
 
 def _rowid(cursor: sqlite3.Cursor) -> int:

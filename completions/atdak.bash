@@ -95,7 +95,7 @@ _atdak_commands() {
 _atdak_options() {
     case $1 in
         "") _atdak_reply="-V --version -h --help" ;;
-        "complete") _atdak_reply="-f --file --messages -c --continue --conversation --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --stream --no-stream --json --usage -x --extract --extract-last --batch --concurrency -o --output --resume --render --color --no-history --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
+        "complete") _atdak_reply="-f --file --messages -c --continue --conversation --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --reasoning-effort --max-cost --stream --no-stream --json --usage --show-reasoning --reasoning-to -x --extract --extract-last --batch --concurrency -o --output --resume --render --color --no-history --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
         "chat") _atdak_reply="-f --file -c --continue --resume --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --render --color --no-history --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
         "models") _atdak_reply="--json --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
         "login") _atdak_reply="--profile -h --help" ;;
@@ -129,10 +129,11 @@ _atdak_option_kind() {
     case $1 in
         "complete")
             case $2 in
-                -f|--file|--messages|--model-path|--batch|-o|--output) _atdak_reply="files" ;;
-                --conversation|--var|-s|--system|-t|--temperature|--max-tokens|--top-p|--frequency-penalty|--presence-penalty|--concurrency|--base-url|--api-key|--timeout) _atdak_reply="none" ;;
+                -f|--file|--messages|--model-path|--reasoning-to|--batch|-o|--output) _atdak_reply="files" ;;
+                --conversation|--var|-s|--system|-t|--temperature|--max-tokens|--top-p|--frequency-penalty|--presence-penalty|--max-cost|--concurrency|--base-url|--api-key|--timeout) _atdak_reply="none" ;;
                 --role) _atdak_reply="table:roles" ;;
                 -m|--model) _atdak_reply="models" ;;
+                --reasoning-effort) _atdak_reply="words:low medium high" ;;
                 --render) _atdak_reply="words:markdown plain" ;;
                 --color) _atdak_reply="words:auto always never" ;;
                 --profile) _atdak_reply="table:profiles" ;;

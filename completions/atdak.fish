@@ -73,7 +73,7 @@ end
 function __atdak_value_options
     switch "$argv"
         case 'complete'
-            printf '%s\n' -f --file --messages --conversation --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --batch --concurrency -o --output --render --color --profile --base-url --api-key --timeout
+            printf '%s\n' -f --file --messages --conversation --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --reasoning-effort --max-cost --reasoning-to --batch --concurrency -o --output --render --color --profile --base-url --api-key --timeout
         case 'chat'
             printf '%s\n' -f --file --resume --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --render --color --profile --base-url --api-key --timeout
         case 'models'
@@ -115,7 +115,7 @@ complete -c atdak -n '__atdak_at \'complete\'' -s c -l continue -d 'Continue the
 complete -c atdak -n '__atdak_at \'complete\'' -l conversation -x -d 'Continue conversation ID.'
 complete -c atdak -n '__atdak_at \'complete\'' -l role -x -a '(__atdak_config_tables roles)' -d 'Named role from the config.'
 complete -c atdak -n '__atdak_at \'complete\'' -l var -x -d 'Fill a role\'s {placeholder}: name=value.'
-complete -c atdak -n '__atdak_at \'complete\'' -s m -l model -x -a '(__atdak_models)' -d 'Model name.'
+complete -c atdak -n '__atdak_at \'complete\'' -s m -l model -x -a '(__atdak_models)' -d 'Model; repeat to compare ([PROFILE:]MODEL).'
 complete -c atdak -n '__atdak_at \'complete\'' -l model-path -r -F -d 'Run a local GGUF file (implies -m local).'
 complete -c atdak -n '__atdak_at \'complete\'' -s s -l system -x -d 'System prompt.'
 complete -c atdak -n '__atdak_at \'complete\'' -s t -l temperature -x -d 'Sampling temperature, 0-2.'
@@ -123,9 +123,13 @@ complete -c atdak -n '__atdak_at \'complete\'' -l max-tokens -x -d 'Most tokens 
 complete -c atdak -n '__atdak_at \'complete\'' -l top-p -x -d 'Nucleus sampling, 0-1.'
 complete -c atdak -n '__atdak_at \'complete\'' -l frequency-penalty -x -d 'Frequency penalty, -2 to 2.'
 complete -c atdak -n '__atdak_at \'complete\'' -l presence-penalty -x -d 'Presence penalty, -2 to 2.'
+complete -c atdak -n '__atdak_at \'complete\'' -l reasoning-effort -x -a 'low medium high' -d 'low, medium or high: how hard to think.'
+complete -c atdak -n '__atdak_at \'complete\'' -l max-cost -x -d 'Refuse or stop a request over this cost.'
 complete -c atdak -n '__atdak_at \'complete\'' -l stream -l no-stream -d 'Stream the answer.'
 complete -c atdak -n '__atdak_at \'complete\'' -l json -d 'Print the API\'s JSON object.'
 complete -c atdak -n '__atdak_at \'complete\'' -l usage -d 'Print token usage on stderr.'
+complete -c atdak -n '__atdak_at \'complete\'' -l show-reasoning -d 'Keep the thinking on screen, not one line.'
+complete -c atdak -n '__atdak_at \'complete\'' -l reasoning-to -r -F -d 'Also write the thinking to FILE or stderr.'
 complete -c atdak -n '__atdak_at \'complete\'' -s x -l extract -d 'Print only the first fenced code block.'
 complete -c atdak -n '__atdak_at \'complete\'' -l extract-last -d 'Print only the last fenced code block.'
 complete -c atdak -n '__atdak_at \'complete\'' -l batch -r -F -d 'Run every request of a JSONL file.'

@@ -89,3 +89,65 @@ def test_stream_cut_while_thinking_saves_the_thought_as_reasoning(
     assert result.returncode == 9
     assert result.stdout == b""
     assert stored(tmp_path)[1] == ("assistant", "", "half a thought")
+
+
+def test_reasoning_to_a_file_keeps_the_thinking_and_stdout_the_answer(
+    api: FakeAPIServer, key_env: str, tmp_path: Path
+) -> None:
+    api.enqueue(stream([INLINE]), stream(["B"], reasoning=["second thought"]))
+    notes = tmp_path / "thoughts.txt"
+    for _ in range(2):
+        result = run_atdak(
+            "complete", "--base-url", api.base_url, "--reasoning-to", str(notes), "q"
+        )
+        assert result.returncode == 0
+    assert result.stdout == b"B\n"
+    assert notes.read_text() == f"{THOUGHT}\nsecond thought\n"  # appended, never lost
+
+
+def test_reasoning_to_stderr(api: FakeAPIServer, key_env: str) -> None:
+    api.enqueue(stream(["A"], reasoning=["let me ", "see"], reasoning_field="reasoning"))
+    result = run_atdak("complete", "--base-url", api.base_url, "--reasoning-to", "stderr", "q")
+    assert (result.stdout, result.stderr) == (b"A\n", b"let me see\n")
+
+
+def test_reasoning_to_with_json_still_gets_the_thinking(
+    api: FakeAPIServer, key_env: str, tmp_path: Path
+) -> None:
+    api.enqueue(stream(["A"], reasoning=["hmm"]))
+    notes = tmp_path / "t.txt"
+    result = run_atdak(
+        "complete", "--base-url", api.base_url, "--json", "--reasoning-to", str(notes), "q"
+    )
+    assert result.returncode == 0 and notes.read_text() == "hmm\n"
+
+
+def test_unwritable_reasoning_file_is_refused_before_sending(
+    api: FakeAPIServer, key_env: str, tmp_path: Path
+) -> None:
+    target = str(tmp_path / "missing" / "t.txt")
+    result = run_atdak("complete", "--base-url", api.base_url, "--reasoning-to", target, "q")
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith("atdak: error: cannot write the reasoning to")
+    assert api.requests == []
+
+
+def test_reasoning_effort_is_sent_from_the_flag_or_the_profile(
+    api: FakeAPIServer, key_env: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "config.toml").write_text('[profiles.deep]\nreasoning_effort = "high"\n')
+    base = ("complete", "--base-url", api.base_url, "--no-history")
+    assert run_atdak(*base, "--reasoning-effort", "low", "q").returncode == 0
+    assert run_atdak(*base, "--profile", "deep", "q").returncode == 0
+    assert run_atdak(*base, "q").returncode == 0
+    sent = [r.json().get("reasoning_effort") for r in api.requests]
+    assert sent == ["low", "high", None]
+
+
+def test_unknown_reasoning_effort_is_a_usage_error(api: FakeAPIServer, key_env: str) -> None:
+    result = run_atdak("complete", "--base-url", api.base_url, "--reasoning-effort", "max", "q")
+    assert result.returncode == 2
+    assert b"reasoning_effort must be one of low, medium, high" in result.stderr
+    assert api.requests == []

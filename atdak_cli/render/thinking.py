@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING
 
 from atdak_cli.columns import cell_width
@@ -232,3 +233,28 @@ def route_reasoning(
         else None
     )
     return ReasoningRouter(inner, view=view, sink=sink)
+
+
+@contextmanager
+def reasoning_sink(target: str | None, terminal: Terminal) -> Iterator[IO[str] | None]:
+    """``--reasoning-to``: ``stderr``, or a file the thinking is appended to (never lost by
+    a second run); None without the option. An unwritable file is refused before sending."""
+    if target is None:
+        yield None
+        return
+    if target == "stderr":
+        yield terminal.stderr
+        return
+    try:
+        sink = open(target, "a", encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        from atdak_cli.errors import UsageError
+
+        raise UsageError(
+            f"cannot write the reasoning to {target} ({exc.strerror or exc})",
+            hint="name a writable file, or --reasoning-to stderr",
+        ) from None
+    try:
+        yield sink
+    finally:
+        sink.close()
