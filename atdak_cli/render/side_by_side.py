@@ -4,7 +4,8 @@ one. Plain text, wrapped by terminal cells (CJK and emoji included); never impor
 While the answers stream, a :class:`CompareView` keeps a live region of at most the screen's
 height minus two rows (its erase never starts at the top-left cell: tmux copies the screen
 into its scrollback then), each pane showing its model, its last lines and how far it got.
-When every answer is done, the region is replaced by the whole layout, printed once.
+When every answer is done, the region is replaced by the whole layout, printed once. Into a
+pipe or a file the answers are always stacked: columns are for reading, blocks for tools.
 """
 
 from __future__ import annotations
@@ -83,9 +84,12 @@ def column_width(count: int, columns: int) -> int | None:
     return width if width >= MIN_COLUMN else None
 
 
-def layout(panes: Sequence[Pane], columns: int, *, bold: bool = True) -> list[str]:
-    """Every answer whole, with its figures: side by side if they fit, else stacked."""
-    width = column_width(len(panes), columns)
+def layout(
+    panes: Sequence[Pane], columns: int, *, bold: bool = True, side_by_side: bool = True
+) -> list[str]:
+    """Every answer whole, with its figures: side by side if asked and they fit, else
+    stacked."""
+    width = column_width(len(panes), columns) if side_by_side else None
     if width is None:
         return _stacked(panes, columns, bold=bold)
     cells = [_pane_lines(p, width, bold=bold) for p in panes]
@@ -192,7 +196,8 @@ class CompareView:
             for pane, lines in zip(self.panes, figures, strict=True):
                 pane.figures = lines
             columns, _ = self._size()
-            text = "".join(f"{line}\n" for line in layout(self.panes, columns, bold=self._bold))
+            lines = layout(self.panes, columns, bold=self._bold, side_by_side=self._live)
+            text = "".join(f"{line}\n" for line in lines)
             cursor = "\x1b[?25h" if self._live else ""
             self._write(self._erase() + text + cursor)
 
