@@ -12,7 +12,7 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
@@ -58,6 +58,7 @@ class Outcome:
 
     label: str
     model: str
+    request: TurnRequest | None = None
     result: TurnResult = field(default_factory=TurnResult)
     first_token: float | None = None
     total: float = 0.0
@@ -160,7 +161,7 @@ def compare(
     wait: Callable[[threading.Thread, float], None] | None = None,
 ) -> list[Outcome]:
     """Run every contender at once; their outcomes in the order given."""
-    outcomes = [Outcome(c.label, c.request.model) for c in contenders]
+    outcomes = [Outcome(c.label, c.request.model, c.request) for c in contenders]
     began = clock()
     columns = [_Column(view, i, o, began, clock) for i, o in enumerate(outcomes)]
     threads = [
@@ -258,14 +259,17 @@ def run_comparison(
     *,
     open_client: Callable[[Settings], AbstractContextManager[AtdakClient]],
     as_json: bool = False,
+    numbered: bool = False,
 ) -> tuple[list[Outcome], ExitStatus]:
     """Ask every target, show the answers (columns, blocks or JSON lines); the outcomes and
-    the exit status: 0 when every model answered, else the first failure's."""
+    the exit status: 0 when every model answered, else the first failure's. ``numbered``
+    titles each answer with its number (the chat's ``/keep N``)."""
     from atdak_cli.errors import ExitStatus, one_line, status_for
     from atdak_cli.render.side_by_side import CompareView
     from atdak_cli.usage import prices_of
 
-    view = None if as_json else _view(terminal, [t.label for t in targets], CompareView)
+    titles = [f"{i}. {t.label}" if numbered else t.label for i, t in enumerate(targets, 1)]
+    view = None if as_json else _view(terminal, titles, CompareView)
     with ExitStack() as stack:
         contenders = [
             Contender(
@@ -306,3 +310,9 @@ def _request(settings: Settings, messages: list[dict[str, str]]) -> TurnRequest:
     )
     request.extra_body["stream_options"] = {"include_usage": True}  # the figures need it
     return request
+
+
+def last_question(messages: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+    """The conversation up to its last question: what ``/compare`` asks again."""
+    ends = [i for i, m in enumerate(messages) if m.get("role") == "user"]
+    return [dict(m) for m in messages[: ends[-1] + 1]] if ends else []

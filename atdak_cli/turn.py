@@ -11,7 +11,14 @@ from atdak_cli.errors import Terminated, ToolCallError
 from atdak_cli.reasoning import ThinkSplitter, split_text
 
 if TYPE_CHECKING:
-    from atdak_cli.client import AtdakClient, ChatCompletion, CompletionUsage, Stream
+    from atdak_cli.client import (
+        AtdakClient,
+        ChatCompletion,
+        ChatCompletionChunk,
+        ChatCompletionMessageToolCall,
+        CompletionUsage,
+        Stream,
+    )
     from atdak_cli.cost import Budget
     from atdak_cli.render import Renderer
 
@@ -103,7 +110,7 @@ def run_turn(
 def _stream_answer(
     client: AtdakClient, request: TurnRequest, renderer: Renderer | None, result: TurnResult
 ) -> None:
-    stream: Stream = client.chat.completions.create(
+    stream: Stream[ChatCompletionChunk] = client.chat.completions.create(
         model=request.model,
         messages=request.messages,
         stream=True,
@@ -148,7 +155,7 @@ def _tokens_in(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-def _take_answer(result: TurnResult, stream: Stream, *, inline: bool) -> None:
+def _take_answer(result: TurnResult, stream: Stream[ChatCompletionChunk], *, inline: bool) -> None:
     """The stream's answer and thinking, an inline ``<think>`` moved out of the answer: the
     answer alone is shown, saved as the answer and sent back in later turns."""
     result.text, result.reasoning = stream.text, stream.reasoning
@@ -214,14 +221,9 @@ def _whole_answer(
         _show(renderer, result.reasoning, result.text)
 
 
-def tool_names(calls: Sequence[dict[str, Any]]) -> list[str]:
-    """The function names of the server's tool-call objects."""
-    names = []
-    for call in calls:
-        function = call.get("function")
-        name = function.get("name") if isinstance(function, dict) else None
-        names.append(name if isinstance(name, str) else "")
-    return names
+def tool_names(calls: Sequence[ChatCompletionMessageToolCall] | None) -> list[str]:
+    """The function names of the server's tool calls."""
+    return [call.function.name for call in calls or ()]
 
 
 def refuse_tool_calls(finish_reason: str | None, names: list[str]) -> None:

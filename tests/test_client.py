@@ -841,7 +841,8 @@ def test_streamed_tool_call_deltas_are_joined_and_kept_in_the_completion(
         "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
     }
     assert text == "" and s.finish_reason == "tool_calls"
-    assert s.tool_calls == [call]
+    assert [c.to_dict() for c in s.tool_calls] == [call]
+    assert s.tool_calls[0].function.parse_arguments() == {"city": "Paris"}
     assert s.to_completion().to_dict()["choices"][0]["message"]["tool_calls"] == [call]
 
 
@@ -850,8 +851,9 @@ def test_non_streamed_tool_calls_are_in_the_message(
 ) -> None:
     api.enqueue(json_completion(None, tool_calls=[WEATHER], finish_reason="tool_calls"))
     completion = client.chat.completions.create(model="m", messages=MESSAGES)
-    (call,) = completion.choices[0].message.tool_calls
-    assert call["function"] == {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+    (call,) = completion.choices[0].message.tool_calls or []
+    assert (call.id, call.type) == ("call_0", "function")
+    assert (call.function.name, call.function.arguments) == ("get_weather", '{"city": "Paris"}')
 
 
 def test_json_answer_to_a_stream_request_keeps_its_tool_calls(
@@ -859,7 +861,7 @@ def test_json_answer_to_a_stream_request_keeps_its_tool_calls(
 ) -> None:
     api.enqueue(json_completion(None, tool_calls=[WEATHER], finish_reason="tool_calls"))
     _, s = collect(client)
-    assert [c["function"]["name"] for c in s.tool_calls] == ["get_weather"]
+    assert [c.function.name for c in s.tool_calls] == ["get_weather"]
     assert s.finish_reason == "tool_calls"
 
 

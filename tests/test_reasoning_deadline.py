@@ -12,8 +12,13 @@ import pytest
 
 from atdak_cli.client import IncompleteStreamError
 from atdak_cli.client._streaming import Stream
-from atdak_cli.client._timeouts import Deadline, Timeout, Watchdog
+from atdak_cli.client._timeouts import Deadline, Timeout
 from atdak_cli.reasoning import ThinkSplitter
+
+
+class _Timer:
+    def __init__(self, cancel: Callable[[], object]) -> None:
+        self.cancel = cancel
 
 
 class FakeTimers:
@@ -24,10 +29,10 @@ class FakeTimers:
         self._due: dict[int, tuple[float, Callable[[], None]]] = {}
         self._next = 0
 
-    def schedule(self, seconds: float, callback: Callable[[], None]) -> Callable[[], None]:
+    def schedule(self, seconds: float, callback: Callable[[], None]) -> _Timer:
         key, self._next = self._next, self._next + 1
         self._due[key] = (self.now + seconds, callback)
-        return lambda: self._due.pop(key, None) and None
+        return _Timer(lambda: self._due.pop(key, None))
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
@@ -58,7 +63,7 @@ def read(timers: FakeTimers, source: Iterator[bytes]) -> tuple[str, str]:
         response,
         timeout=Timeout(first_content=120.0, idle=None),
         deadline=Deadline(None),
-        watchdog=Watchdog(response, schedule=timers.schedule),
+        schedule=timers.schedule,
     )
     splitter, thought, answer = ThinkSplitter(), [], []
     with stream:
