@@ -264,7 +264,7 @@ def run_comparison(
     """Ask every target, show the answers (columns, blocks or JSON lines); the outcomes and
     the exit status: 0 when every model answered, else the first failure's. ``numbered``
     titles each answer with its number (the chat's ``/keep N``)."""
-    from atdak_cli.errors import ExitStatus, one_line, status_for
+    from atdak_cli.errors import ExitStatus, report
     from atdak_cli.render.side_by_side import CompareView
     from atdak_cli.usage import prices_of
 
@@ -287,10 +287,10 @@ def run_comparison(
     else:
         write_json_lines(outcomes, terminal.stdout)
     terminal.stdout.flush()
-    failures = [o.error for o in outcomes if o.error is not None]
-    for failure in failures:
-        terminal.notice(one_line(failure))
-    return outcomes, status_for(failures[0]) if failures else ExitStatus.OK
+    reports = [report(o.error) for o in outcomes if o.error is not None]
+    for _, line in reports:
+        terminal.notice(line)
+    return outcomes, reports[0][0] if reports else ExitStatus.OK
 
 
 def _view(terminal: Terminal, labels: list[str], make: type[CompareView]) -> CompareView:

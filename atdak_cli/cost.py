@@ -17,14 +17,11 @@ it is sent, and a stream whose running cost crosses it is stopped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from atdak_cli.errors import AppError, ExitStatus
-
-if TYPE_CHECKING:
-    from atdak_cli.turn import TurnRequest
 
 PER_MILLION = 1_000_000
 
@@ -194,22 +191,3 @@ def budget_for(
         )
     limit, what = min(limits)
     return Budget(limit, price, what)
-
-
-def estimate_prompt_tokens(messages: Sequence[Mapping[str, Any]]) -> int:
-    """The prompt's size as the budget counts it (see :func:`atdak_cli.usage.tokens_of`)."""
-    from atdak_cli.usage import PER_MESSAGE, PER_REPLY, typical_tokens
-
-    text = (m.get("content") for m in messages)
-    return sum(typical_tokens(t) + PER_MESSAGE for t in text if isinstance(t, str)) + PER_REPLY
-
-
-def apply_budget(request: TurnRequest, budget: Budget | None) -> None:
-    """Refuse the request if it could exceed ``budget``; else bound its ``max_tokens`` and
-    let the turn stop its stream once it crosses it."""
-    if budget is None:
-        return
-    wanted = request.params.get("max_tokens")
-    prompt = estimate_prompt_tokens(request.messages)
-    request.params["max_tokens"] = budget.check_request(prompt, wanted)
-    request.budget = budget

@@ -22,14 +22,16 @@ if TYPE_CHECKING:
     from atdak_cli.cost import Budget
     from atdak_cli.render import Renderer
 
-Status = Literal["complete", "interrupted", "incomplete", "error"]
-Message = dict[str, str]
+# How an answer ended: the one list, used by the turn, the chat on screen and the history.
+AnswerStatus = Literal["complete", "interrupted", "incomplete", "error"]
+# A message as the API takes it: {"role": ..., "content": ...}.
+ApiMessage = dict[str, str]
 
 
 @dataclass
 class TurnRequest:
     model: str
-    messages: Sequence[Message]
+    messages: Sequence[ApiMessage]
     params: dict[str, Any]
     stream: bool = True
     # Fields beyond the API page's (e.g. OpenAI's stream_options), sent as they are.
@@ -48,7 +50,7 @@ class TurnResult:
     usage: CompletionUsage | None = None
     # The answer as a chat.completion object (--json), built only when asked for.
     assemble: Callable[[], ChatCompletion] | None = field(default=None, repr=False)
-    status: Status = "complete"
+    status: AnswerStatus = "complete"
     error: str | None = None
     # Content chunks received: the completion's token count when the server sends none.
     chunks: int = 0
@@ -60,6 +62,14 @@ class TurnResult:
     @property
     def completion(self) -> ChatCompletion | None:
         return None if self.assemble is None else self.assemble()
+
+
+def with_usage(request: TurnRequest) -> TurnRequest:
+    """Ask a streamed answer for its token counts too: OpenAI's ``stream_options``, which
+    compatible servers accept (a whole answer always has them)."""
+    if request.stream:
+        request.extra_body["stream_options"] = {"include_usage": True}
+    return request
 
 
 class TurnRecorder(Protocol):

@@ -1,19 +1,16 @@
-"""Token usage and its cost: per answer (``--usage``) and summed by day (``atdak usage``)."""
+"""Token usage and its cost: counted or estimated per answer (``--usage``), priced from the
+config (``atdak usage`` prints the sums: :mod:`atdak_cli.commands.usage`)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from atdak_cli.columns import format_columns
-
 if TYPE_CHECKING:
     from atdak_cli.config import Settings
-    from atdak_cli.history_rows import UsageRow
-    from atdak_cli.terminal import Terminal
+    from atdak_cli.history.rows import UsageRow
     from atdak_cli.turn import TurnRequest, TurnResult
 
 
@@ -88,39 +85,7 @@ def usage_line(request: TurnRequest, result: TurnResult, settings: Settings) -> 
     return line + (f" · ${spent:.6f}" if spent is not None else "")
 
 
-def print_usage_report(
-    path: Path, settings: Settings, terminal: Terminal, *, as_json: bool
-) -> None:
-    from atdak_cli.store import HistoryStore
-
-    with HistoryStore.open(path, readonly=True) as store:
-        rows = store.usage_by_day_and_model()
-    prices = prices_of(settings)
-    data = [
-        {
-            "day": r.day, "model": r.model, "answers": r.responses,
-            "prompt_tokens": r.prompt_tokens, "cached_tokens": r.cached_tokens,
-            "completion_tokens": r.completion_tokens, "reasoning_tokens": r.reasoning_tokens,
-            "total_tokens": r.total_tokens, "cost": cost(prices, r.model, _tokens(r)),
-        }
-        for r in rows
-    ]  # fmt: skip
-    if as_json:
-        terminal.stdout.write(json.dumps(data, indent=2) + "\n")
-        return
-    if not data:
-        terminal.notice("atdak: no token usage recorded yet")
-        return
-    table = [
-        ["DAY", "MODEL", "ANSWERS", "PROMPT", "CACHED", "COMPLETION", "REASONING", "TOTAL", "COST"]
-    ]
-    for d in data:
-        spent = "" if d["cost"] is None else f"${d['cost']:.4f}"
-        table.append([str(d[k]) for k in list(d)[:8]] + [spent])
-    terminal.stdout.write("\n".join(format_columns(table)) + "\n")
-
-
-def _tokens(row: UsageRow) -> Tokens:
+def row_tokens(row: UsageRow) -> Tokens:
     return Tokens(
         row.prompt_tokens,
         row.completion_tokens,
@@ -133,7 +98,7 @@ def spent_today(path: Path, settings: Settings) -> float:
     """What the settings' profile spent today (local time), priced; 0 without a history."""
     import datetime
 
-    from atdak_cli.store import HistoryStore
+    from atdak_cli.history.store import HistoryStore
 
     if not path.exists():
         return 0.0
@@ -141,4 +106,4 @@ def spent_today(path: Path, settings: Settings) -> float:
     with HistoryStore.open(path, readonly=True) as store:
         rows = store.usage_by_day_and_model(day=today, profile=settings.profile)
     prices = prices_of(settings)
-    return sum(cost(prices, r.model, _tokens(r)) or 0.0 for r in rows)
+    return sum(cost(prices, r.model, row_tokens(r)) or 0.0 for r in rows)

@@ -7,14 +7,21 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from api_server import FakeAPIServer, RecordedRequest, Reply, error, respond_with, stream
 
 from atdak_cli.client import AtdakClient
-from atdak_cli.columns import cell_width
 from atdak_cli.compare import Contender, compare, split_target, write_json_lines
 from atdak_cli.cost import Price
 from atdak_cli.render.side_by_side import CompareView, Pane, layout, live_layout, wrap_words
+from atdak_cli.text import cell_width
 from atdak_cli.turn import TurnRequest
+from tests.utils.api_server import (
+    FakeAPIServer,
+    RecordedRequest,
+    Reply,
+    error,
+    respond_with,
+    stream,
+)
 
 QUESTION = [{"role": "user", "content": "Name a colour."}]
 ANSWERS = {

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from api_server import FakeAPIServer, stream
 
 from atdak_cli.client import AtdakClient
 from atdak_cli.cost import Budget, BudgetError, Price, TokenCounts, price_of
 from atdak_cli.errors import ExitStatus
 from atdak_cli.turn import TurnRequest, run_turn
+from tests.utils.api_server import FakeAPIServer, stream
 
 PRICES = {"m": {"input": 2.5, "cached_input": 1.25, "output": 10.0}}
 USAGE = {

@@ -22,12 +22,12 @@ if TYPE_CHECKING:
         AsyncAtdakClient,
     )
     from atdak_cli.client._base import (
-        DEFAULT_BASE_URL,
         RequestOptions,
     )
     from atdak_cli.client._client import (
         AtdakClient,
     )
+    from atdak_cli.client._defaults import DEFAULT_BASE_URL
     from atdak_cli.client._errors import (
         APIConnectionError,
         APIError,
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from atdak_cli.client._redact import (
         mask_key,
         redact_key,
+        redact_key_shaped,
         strip_userinfo,
     )
     from atdak_cli.client._response import (
@@ -162,12 +163,13 @@ __all__ = [
     "is_quota_error",
     "mask_key",
     "redact_key",
+    "redact_key_shaped",
     "status_error_class",
     "strip_userinfo",
 ]
 
 _HOMES = {
-    "DEFAULT_BASE_URL": "atdak_cli.client._base",
+    "DEFAULT_BASE_URL": "atdak_cli.client._defaults",
     "RequestOptions": "atdak_cli.client._base",
     "AtdakClient": "atdak_cli.client._client",
     "AsyncAtdakClient": "atdak_cli.client._async_client",
@@ -197,6 +199,7 @@ _HOMES = {
     "MessageParam": "atdak_cli.client._params",
     "mask_key": "atdak_cli.client._redact",
     "redact_key": "atdak_cli.client._redact",
+    "redact_key_shaped": "atdak_cli.client._redact",
     "strip_userinfo": "atdak_cli.client._redact",
     "APIResponse": "atdak_cli.client._response",
     "AsyncAPIResponse": "atdak_cli.client._response",

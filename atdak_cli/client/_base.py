@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import httpx
 
+from atdak_cli.client._defaults import DEFAULT_BASE_URL
 from atdak_cli.client._errors import (
     APIConnectionError,
     APIError,
@@ -30,7 +31,6 @@ from atdak_cli.client._redact import redact_key, strip_userinfo
 from atdak_cli.client._retry import MAX_RETRY_AFTER, RetryPolicy, retry_after
 from atdak_cli.client._timeouts import Deadline, Timeout, TimeoutLike
 
-DEFAULT_BASE_URL = "https://api.atdak.com/v1"
 # An error body is read up to this size: enough for any real message, bounded for a
 # misbehaving server that sends megabytes.
 MAX_ERROR_BODY = 256 * 1024

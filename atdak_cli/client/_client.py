@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from atdak_cli.client._base import (
-    DEFAULT_BASE_URL,
     MAX_ERROR_BODY,
     NO_OPTIONS,
     ClientConfig,
@@ -19,6 +18,7 @@ from atdak_cli.client._base import (
     environment_proxy,
     translate_transport_errors,
 )
+from atdak_cli.client._defaults import DEFAULT_BASE_URL
 from atdak_cli.client._errors import APIError, StreamError
 from atdak_cli.client._redact import mask_key
 from atdak_cli.client._retry import RetryPolicy

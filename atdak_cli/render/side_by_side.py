@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
-from atdak_cli.columns import cell_width
+from atdak_cli.text import cell_width
 
 SizeProvider = Callable[[], tuple[int, int]]
 MIN_COLUMN = 30  # narrower than this, answers are stacked

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING
 
-from atdak_cli.columns import cell_width
+from atdak_cli.text import cell_width
 
 if TYPE_CHECKING:
     from atdak_cli.render import Renderer
