@@ -309,6 +309,9 @@ def _request(settings: Settings, messages: list[dict[str, str]]) -> TurnRequest:
         model=settings.model, messages=messages, params=settings.sampling(), stream=True
     )
     request.extra_body["stream_options"] = {"include_usage": True}  # the figures need it
+    from atdak_cli.budget import apply_request_options
+
+    apply_request_options(request, settings)  # each model's effort and budget, before any send
     return request
 
 

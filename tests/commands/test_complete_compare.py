@@ -146,3 +146,15 @@ def test_profiles_mix_in_a_comparison(api: FakeAPIServer, tmp_path: Path, key_en
         assert labels == ["work:m1", "m2"]
         assert [r.json()["model"] for r in other.requests] == ["m1"]  # the profile's server
         assert [r.json()["model"] for r in api.requests] == ["m2"]
+
+
+def test_each_compared_model_gets_the_effort_and_the_budget(three: FakeAPIServer) -> None:
+    args = [a for m in MODELS for a in ("-m", m)]
+    base = ("complete", "--base-url", three.base_url, *args, "--json")
+    result = run_atdak(*base, "--reasoning-effort", "high", "--max-cost", "0.001", "q")
+    assert result.returncode == 0, result.stderr
+    sent = [r.json() for r in three.requests]
+    assert {r["reasoning_effort"] for r in sent} == {"high"}
+    assert {r["max_tokens"] for r in sent} == {496}  # (0.001 $ - 8 x 1 $/M) / 2 $/M
+    refused = run_atdak(*base, "--max-tokens", "1000", "--max-cost", "0.001", "q")
+    assert refused.returncode == 5 and len(three.requests) == 3  # nothing more was sent
