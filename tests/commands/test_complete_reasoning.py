@@ -138,13 +138,17 @@ def test_reasoning_effort_is_sent_from_the_flag_or_the_profile(
 ) -> None:
     config = tmp_path / "config"
     config.mkdir()
-    (config / "config.toml").write_text('[profiles.deep]\nreasoning_effort = "high"\n')
+    (config / "config.toml").write_text(
+        '[profiles.deep]\nreasoning_effort = "high"\n'
+        '[roles.quick]\nsystem = "Be quick."\nreasoning_effort = "medium"\n'
+    )
     base = ("complete", "--base-url", api.base_url, "--no-history")
     assert run_atdak(*base, "--reasoning-effort", "low", "q").returncode == 0
     assert run_atdak(*base, "--profile", "deep", "q").returncode == 0
+    assert run_atdak(*base, "--role", "quick", "q").returncode == 0
     assert run_atdak(*base, "q").returncode == 0
     sent = [r.json().get("reasoning_effort") for r in api.requests]
-    assert sent == ["low", "high", None]
+    assert sent == ["low", "high", "medium", None]
 
 
 def test_unknown_reasoning_effort_is_a_usage_error(api: FakeAPIServer, key_env: str) -> None:
@@ -152,3 +156,21 @@ def test_unknown_reasoning_effort_is_a_usage_error(api: FakeAPIServer, key_env: 
     assert result.returncode == 2
     assert b"reasoning_effort must be one of low, medium, high" in result.stderr
     assert api.requests == []
+
+
+def test_thinking_known_only_from_its_token_count_is_counted_and_stored(
+    api: FakeAPIServer, key_env: str, tmp_path: Path
+) -> None:
+    usage = {
+        "prompt_tokens": 5,
+        "completion_tokens": 70,
+        "completion_tokens_details": {"reasoning_tokens": 64},
+    }
+    api.enqueue(stream([ANSWER], usage=usage))
+    result = run_atdak("complete", "--base-url", api.base_url, "--usage", "2+2?")
+    assert result.stdout.decode() == ANSWER + "\n"
+    assert "70 completion (64 reasoning)" in result.stderr.decode()
+    with sqlite3.connect(tmp_path / "data" / "history.db") as conn:
+        row = conn.execute("SELECT reasoning, reasoning_tokens FROM messages WHERE id = 2")
+        assert row.fetchall() == [(None, 64)]
+    conn.close()
