@@ -56,6 +56,15 @@ def test_lf_after_a_cr_that_ended_the_last_read_is_skipped_once() -> None:
     assert data_of(decoder.feed(b"\n")) == ["b"]
 
 
+def test_lf_after_text_that_followed_a_cr_ends_a_line() -> None:
+    """Found by the fuzz test: a CR, then more text, then an LF at the start of the next
+    read. That LF ends the text's line; it is not the second half of a CRLF."""
+    decoder = SSEDecoder()
+    assert decoder.feed(b"retry: 9\rretry: 9") == []
+    events = decoder.feed(b"\ndata: [\n") + decoder.close()
+    assert [(e.data, e.retry) for e in events] == [("[", 9)]
+
+
 def test_lf_is_skipped_after_a_cr_even_across_an_empty_read() -> None:
     decoder = SSEDecoder()
     assert decoder.feed(b"data: a\r") == []
