@@ -63,6 +63,8 @@ def run(flags: Flags, options: CompleteOptions) -> int:
     conversation_id, context = _context(options)
     request = prepare(settings, parts, terminal, context=context)
     if flags.models:
+        if options.extract is not None:
+            raise UsageError("-x/--extract takes one answer, not a comparison", hint="drop a -m")
         return _compare(flags, list(request.messages), terminal, as_json=options.json)
     if options.usage:
         with_usage(request)

@@ -158,3 +158,17 @@ def test_each_compared_model_gets_the_effort_and_the_budget(three: FakeAPIServer
     assert {r["max_tokens"] for r in sent} == {496}  # (0.001 $ - 8 x 1 $/M) / 2 $/M
     refused = run_atdak(*base, "--max-tokens", "1000", "--max-cost", "0.001", "q")
     assert refused.returncode == 5 and len(three.requests) == 3  # nothing more was sent
+
+
+def test_extract_with_a_comparison_is_a_usage_error(three: FakeAPIServer) -> None:
+    result = run_atdak(
+        "complete", "--base-url", three.base_url, "-m", "fast", "-m", "slow", "-x", "q"
+    )
+    assert result.returncode == 2 and three.requests == []
+    assert result.stderr.decode().startswith("atdak: error: -x/--extract takes one answer")
+
+
+def test_chat_refuses_a_second_model(api: FakeAPIServer, key_env: str) -> None:
+    result = run_atdak("chat", "--base-url", api.base_url, "-m", "a", "-m", "b", input="hi\n")
+    assert result.returncode == 2 and api.requests == []
+    assert "in chat: /compare A B" in result.stderr.decode()
