@@ -21,12 +21,15 @@ from atdak_cli.options import (
     InsecureOpt,
     JsonOpt,
     ProfileOpt,
+    ReasoningToOpt,
+    ShowReasoningOpt,
     TimeoutOpt,
     connection_options,
     examples,
     model_options,
     option,
     output_options,
+    thinking_options,
     with_flags,
 )
 
@@ -38,7 +41,7 @@ Exit codes:
   2 usage or bad local input  8 timeout (also HTTP 408)
   3 authentication            9 unusable answer
   4 request rejected         10 answer delivered, history not saved
-  5 rate limited or quota   130 Ctrl-C · 143 SIGTERM · 141 stdout closed"""
+  5 rate limit/quota/budget 130 Ctrl-C · 143 SIGTERM · 141 stdout closed"""
 
 app = typer.Typer(
     name="atdak",
@@ -89,11 +92,12 @@ COMPLETE_EXAMPLES = examples(
     'git diff | atdak complete "Write a commit message for this diff"',
     'atdak complete -f notes.md -f todo.txt -m atdak-gpt-4-mini "Summarise these"',
     'atdak complete --json "hi" | jq .usage',
+    'atdak complete -m atdak-gpt-4 -m work:atdak-claude-3 "Which is faster?"',
 )
 
 
 @app.command(cls=GroupedCommand, epilog=COMPLETE_EXAMPLES, help=COMPLETE_HELP)
-@with_flags(model_options, output_options, connection_options)
+@with_flags(model_options, thinking_options, output_options, connection_options)
 def complete(
     flags: Flags,
     prompt: Annotated[list[str] | None, typer.Argument(help="The prompt (joined).")] = None,
@@ -120,6 +124,8 @@ def complete(
     extract_last: Annotated[
         bool, option("--extract-last", help="Print only the last fenced code block.")
     ] = False,
+    show_reasoning: ShowReasoningOpt = False,
+    reasoning_to: ReasoningToOpt = None,
 ) -> int:
     from atdak_cli.commands.complete import CompleteOptions, run
 
@@ -129,7 +135,7 @@ def complete(
     return run(flags, CompleteOptions(
         prompt=tuple(prompt or ()), files=tuple(file or ()), messages=messages,
         continue_last=continue_last, conversation=conversation, json=json_out, usage=usage,
-        extract=which,
+        extract=which, show_reasoning=show_reasoning, reasoning_to=reasoning_to,
     ))  # fmt: skip
 
 
@@ -160,7 +166,7 @@ def batch_command(
     One result line per request, in input order."""
     from atdak_cli.commands.batch import BatchOptions, run
 
-    return run(flags, BatchOptions(batch, concurrency, output, resume))
+    return run(flags.one_model("batch"), BatchOptions(batch, concurrency, output, resume))
 
 
 CHAT_EXAMPLES = examples(
@@ -172,7 +178,7 @@ CHAT_EXAMPLES = examples(
 
 
 @app.command(cls=GroupedCommand, epilog=CHAT_EXAMPLES)
-@with_flags(model_options, output_options, connection_options)
+@with_flags(model_options, thinking_options, output_options, connection_options)
 def chat(
     flags: Flags,
     file: Annotated[
@@ -183,13 +189,15 @@ def chat(
     resume: Annotated[
         int | None, option("--resume", metavar="ID", help="Resume conversation ID.")
     ] = None,
+    show_reasoning: ShowReasoningOpt = False,
 ) -> int:
     """Talk with a model in an interactive session.
 
     Ctrl-D or /exit leaves; /help lists the slash commands."""
     from atdak_cli.repl.loop import ChatOptions, start
 
-    return start(flags, ChatOptions(tuple(file or ()), continue_last, resume))
+    options = ChatOptions(tuple(file or ()), continue_last, resume, show_reasoning)
+    return start(flags.one_model("chat"), options)
 
 
 @app.command(epilog=examples("atdak models", "atdak models --json | jq '.[].id'"))

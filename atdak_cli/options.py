@@ -21,7 +21,26 @@ def option(*names: str, metavar: str | None = None, help: str) -> typer.models.O
 
 
 # Options shared by commands, declared once so every command spells them alike.
-ModelOpt = Annotated[str | None, option("-m", "--model", metavar="MODEL", help="Model name.")]
+# Repeated only by `complete`, which then compares ([PROFILE:]MODEL each); others refuse it.
+ModelOpt = Annotated[
+    list[str] | None,
+    option("-m", "--model", metavar="MODEL", help="Model name (complete: repeat to compare)."),
+]
+EffortOpt = Annotated[
+    str | None,
+    option("--reasoning-effort", metavar="LEVEL", help="low, medium or high: how hard to think."),
+]
+MaxCostOpt = Annotated[
+    float | None,
+    option("--max-cost", metavar="USD", help="Refuse or stop a request over this cost."),
+]
+ShowReasoningOpt = Annotated[
+    bool, option("--show-reasoning", help="Keep the thinking on screen, not one line.")
+]
+ReasoningToOpt = Annotated[
+    str | None,
+    option("--reasoning-to", metavar="FILE", help="Also write the thinking to FILE or stderr."),
+]
 SystemOpt = Annotated[str | None, option("-s", "--system", metavar="TEXT", help="System prompt.")]
 TempOpt = Annotated[
     float | None, option("-t", "--temperature", metavar="T", help="Sampling temperature, 0-2.")
@@ -89,6 +108,10 @@ def model_options(
     """The model and how it samples."""
 
 
+def thinking_options(reasoning_effort: EffortOpt = None, max_cost: MaxCostOpt = None) -> None:
+    """How hard the model thinks, and what it may cost."""
+
+
 def output_options(
     render: RenderOpt = None, color: ColorOpt = None, no_history: NoHistoryOpt = False
 ) -> None:
@@ -141,9 +164,10 @@ OPTION_SECTIONS: dict[str, tuple[str, ...]] = {
     "Input": ("file", "messages", "continue_last", "conversation", "resume", "role", "var",
               "concurrency", "output"),
     "Model and sampling": ("model", "model_path", "system", "temperature", "max_tokens",
-                           "top_p", "frequency_penalty", "presence_penalty"),
+                           "top_p", "frequency_penalty", "presence_penalty",
+                           "reasoning_effort", "max_cost"),
     "Output": ("stream", "json_out", "usage", "extract", "extract_last", "render", "color",
-               "no_history"),
+               "show_reasoning", "reasoning_to", "no_history"),
     "Connection": ("profile", "base_url", "api_key", "timeout", "allow_insecure_http", "debug"),
 }  # fmt: skip
 _SECTION_OF = {name: title for title, names in OPTION_SECTIONS.items() for name in names}

@@ -316,6 +316,7 @@ class Stream(_StreamCore, Generic[_T]):
         deadline: Deadline,
         redact: Callable[[str], str] = str,
         include_usage: bool = False,
+        schedule: Scheduler = thread_timer,
     ) -> None:
         super().__init__(
             response,
@@ -323,6 +324,7 @@ class Stream(_StreamCore, Generic[_T]):
             deadline=deadline,
             redact=redact,
             include_usage=include_usage,
+            schedule=schedule,
         )
         self._kind: str | None = None
         self._bytes: Iterator[bytes] | None = None

@@ -67,7 +67,19 @@ def m003_reasoning(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE messages ADD COLUMN reasoning TEXT")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_fts, m003_reasoning]
+def m004_usage_details(conn: sqlite3.Connection) -> None:
+    """The prompt tokens the server had cached and the completion tokens spent thinking
+    (``usage.*_tokens_details``): priced and shown apart."""
+    conn.execute("ALTER TABLE messages ADD COLUMN cached_tokens INTEGER")
+    conn.execute("ALTER TABLE messages ADD COLUMN reasoning_tokens INTEGER")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    m001_initial,
+    m002_fts,
+    m003_reasoning,
+    m004_usage_details,
+]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

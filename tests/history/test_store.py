@@ -291,10 +291,30 @@ def test_usage_sums_tokens_by_day_and_model(db: Path) -> None:
         rows = store.usage_by_day_and_model()
 
     assert [astuple(row) for row in rows] == [
-        ("2025-03-01", "a", 3, 4, 7, 1),
-        ("2025-03-01", "b", 1, 1, 2, 1),
-        ("2025-03-02", "a", 9, 12, 21, 2),
+        ("2025-03-01", "a", 3, 4, 7, 1, 0, 0),
+        ("2025-03-01", "b", 1, 1, 2, 1, 0, 0),
+        ("2025-03-02", "a", 9, 12, 21, 2, 0, 0),
     ]
+
+
+def test_usage_details_are_stored_and_summed_by_day_profile_and_model(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    detailed = {
+        "prompt_tokens": 100,
+        "completion_tokens": 40,
+        "prompt_tokens_details": {"cached_tokens": 60},
+        "completion_tokens_details": {"reasoning_tokens": 25},
+    }
+    with HistoryStore.open(db) as store:
+        for profile in ("work", "home", "work"):
+            cid = store.start_conversation(model="a", profile=profile, host=None)
+            answer = store.add_message(cid, role="assistant", content="r")
+            store.update_message(answer, usage=detailed)
+        (work,) = store.usage_by_day_and_model(profile="work")
+        assert (work.prompt_tokens, work.cached_tokens) == (200, 120)
+        assert (work.completion_tokens, work.reasoning_tokens) == (80, 50)
+        assert store.usage_by_day_and_model(day="1999-01-01") == []
+        assert len(store.usage_by_day_and_model()) == 1
 
 
 # --- search ---------------------------------------------------------------------------------
