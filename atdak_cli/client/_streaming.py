@@ -151,7 +151,7 @@ class _StreamCore:
         self._check_watchdog()
         self._events(self._decoder.close())
         self._done = True
-        if self.finish_reason is None:
+        if self.finish_reason is None and self._failure is None:
             # Raised once the chunks that did come are handed out.
             self._failure = IncompleteStreamError(
                 "the stream ended before the model finished"
@@ -168,12 +168,19 @@ class _StreamCore:
             raise failure
 
     def _events(self, events: list[ServerSentEvent]) -> None:
-        for event in events:
-            for part in _split_documents(event):
-                if part.data == "[DONE]":
-                    self._done = True
-                    return
-                self._accept(part)
+        try:
+            for event in events:
+                for part in _split_documents(event):
+                    if part.data == "[DONE]":
+                        self._done = True
+                        return
+                    self._accept(part)
+        except StreamError as exc:
+            if self._next >= len(self._ready):
+                raise
+            # The chunks of this read that came before the error are handed out first, so
+            # the caller has seen all of the partial text the error carries.
+            self._failure, self._done = exc, True
 
     def _json_body(self, body: bytes) -> None:
         """A server that answers a stream request with one JSON object (or mislabels SSE)."""

@@ -8,10 +8,11 @@ import json
 from collections.abc import Iterator
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from atdak_cli.client import AtdakError, Stream, Timeout
+from atdak_cli.client import AtdakError, ServerStreamError, Stream, Timeout
 from atdak_cli.client._sse import ServerSentEvent, SSEDecoder
 from atdak_cli.client._timeouts import Deadline
 
@@ -150,3 +151,18 @@ def test_only_atdak_errors_leave_stream_whatever_the_bytes_and_splits(data: st.D
 def test_decoder_gives_the_same_events_however_the_bytes_are_split(data: st.DataObject) -> None:
     blob = data.draw(st.one_of(wire_bytes(), st.binary(max_size=200)))
     assert decode(data.draw(split(blob))) == decode([blob])
+
+
+def test_chunks_read_before_an_error_are_handed_out_before_it() -> None:
+    """Found by the fuzz test: llama.cpp's ``error:`` field and a chunk in one block. The
+    chunk is dispatched first, and the caller must see it before the error is raised."""
+    blob = (
+        b'error: {"message": "boom"}\n'
+        b'data: {"id":"x","created":1,"choices":[{"index":0,"delta":{"content":"0"}}]}\n'
+    )
+    shown: list[str] = []
+    with pytest.raises(ServerStreamError) as raised, stream_of([blob]) as s:
+        for chunk in s:
+            shown += [c.delta.content or "" for c in chunk.choices]
+    assert shown == ["0"]
+    assert raised.value.partial == "0"
