@@ -20,6 +20,7 @@ class ExitStatus(IntEnum):
     TIMEOUT = 8
     UNUSABLE = 9
     HISTORY = 10
+    TOOL_REFUSED = 11
     SIGINT = 130
     PIPE = 141
     SIGTERM = 143
