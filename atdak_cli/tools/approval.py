@@ -151,6 +151,8 @@ def open_terminal(*, stdin_isatty: bool, stderr_isatty: bool) -> IO[str] | None:
     if not (stdin_isatty or stderr_isatty):
         return None
     try:
-        return open("/dev/tty", "r+", encoding="utf-8", errors="replace")  # noqa: SIM115
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
         return None
+    # Written as text, read with os.read: a tty cannot back a buffered read-write file.
+    return open(fd, "w", encoding="utf-8", errors="replace")  # noqa: SIM115

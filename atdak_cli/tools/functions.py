@@ -68,7 +68,7 @@ def _load_module(path: Path) -> types.ModuleType:
         spec.loader.exec_module(module)
     except FileNotFoundError:
         raise UsageError(f"cannot read {path} (no such file)") from None
-    except Exception as exc:  # the user's code: any failure is theirs to fix
+    except (Exception, SystemExit) as exc:  # the user's code: any failure is theirs to fix
         raise UsageError(f"cannot load {path} ({type(exc).__name__}: {exc})") from None
     return module
 

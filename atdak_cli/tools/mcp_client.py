@@ -13,7 +13,7 @@ import contextlib
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 from atdak_cli.errors import AppError, ExitStatus
@@ -204,12 +204,8 @@ class _Connection:
     def _transport(self) -> Any:
         where = f"[mcp.{self.config.name}]"
         if self.config.url:
-            import httpx2
-            from mcp.client.streamable_http import streamable_http_client
-
             headers = {k: expand(v, self._environ, where) for k, v in self.config.headers.items()}
-            http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=300))
-            return streamable_http_client(self.config.url, http_client=http)
+            return _http_transport(self.config.url, headers)
         from mcp.client.stdio import StdioServerParameters, stdio_client
 
         env = default_environment(self._environ)
@@ -274,6 +270,20 @@ class _Connection:
             lines = [line.strip() for line in self._errlog.read()[-4000:].splitlines()]
             return next((line for line in reversed(lines) if line), "")[:200]
         return ""
+
+
+@contextlib.asynccontextmanager
+async def _http_transport(url: str, headers: dict[str, str]) -> AsyncIterator[Any]:
+    """Streamable HTTP with our headers; the SDK leaves a client it was given open."""
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    timeout = httpx2.Timeout(30, read=300)  # the SDK's own: a response stream may stay open
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=timeout) as http,
+        streamable_http_client(url, http_client=http) as streams,
+    ):
+        yield streams
 
 
 class _NotRunning(Exception):
