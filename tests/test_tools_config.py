@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import re
 import stat
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from atdak_cli.config import unknown_keys
 from atdak_cli.errors import UsageError
