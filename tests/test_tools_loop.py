@@ -217,3 +217,22 @@ def test_a_changed_server_config_is_not_served_from_the_cache(tmp_path: Path) ->
     changed = fixture_stdio(env={"EXTRA": "1"})
     assert cache.get(changed.cache_key(), "fx") is None
     assert cache.get(fixture_stdio().cache_key(), "fx") is not None
+
+
+class Interrupting:
+    def decide(self, prepared: Prepared) -> Decision:
+        raise KeyboardInterrupt
+
+
+def test_an_interrupted_tool_run_is_kept_as_such(api: FakeAPIServer, toolbox: Toolbox) -> None:
+    api.enqueue(stream([], tool_calls=[("echo", '{"text": "a"}'), ("echo", '{"text": "b"}')]))
+    messages: list[Message] = [{"role": "user", "content": "go"}]
+    heard: list[Message] = []
+    session = ToolSession(toolbox, Interrupting(), ToolDisplay(None), on_message=heard.append)
+    with AtdakClient(api_key=CANARY_KEY, base_url=api.base_url) as client:
+        send = api_sender(client, model="atdak-gpt-4", tools=toolbox.api_tools())
+        with pytest.raises(KeyboardInterrupt):
+            run_chain(send, messages, session)
+    assert [m["role"] for m in messages] == ["user", "assistant", "tool", "tool"]
+    assert [m["content"] for m in messages[2:]] == ["error: not run (interrupted)"] * 2
+    assert heard == messages[1:]  # each was handed over to be saved as it came

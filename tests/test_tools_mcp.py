@@ -120,3 +120,24 @@ def test_an_unreachable_http_server_is_a_network_failure() -> None:
     with McpServers({"gone": config}) as servers, pytest.raises(ToolServerError) as caught:
         servers.tools("gone")
     assert caught.value.status == 7
+
+
+def test_prompts_and_resources_of_a_server() -> None:
+    with McpServers({"fx": fixture_stdio()}) as servers:
+        prompts = servers.prompts("fx")
+        messages = servers.get_prompt("fx", "review", {"language": "Rust"})
+        resources = servers.resources("fx")
+        text = servers.read_resource("fx", "note://readme")
+    assert [(p.name, p.arguments) for p in prompts] == [("review", (("language", True),))]
+    assert messages == [{"role": "user", "content": "Review this Rust code carefully."}]
+    assert [r.uri for r in resources] == ["note://readme"]
+    assert text == "The fixture's note."
+
+
+def test_probe_lists_the_tools_of_each_server_or_why_it_did_not_start() -> None:
+    from atdak_cli.tools.mcp_client import probe
+
+    broken = ServerConfig(name="nope", command="/nonexistent/mcp-server")
+    good, bad = probe({"time": time_server(), "nope": broken})
+    assert "get_current_time" in {tool.name for tool in good.tools} and good.error is None
+    assert bad.tools == () and bad.error is not None and "was not found" in bad.error

@@ -13,8 +13,9 @@ import contextlib
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from atdak_cli.errors import AppError, ExitStatus
 from atdak_cli.tools.config import ServerConfig, default_environment, expand
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
     from mcp import Client
 
+_T = TypeVar("_T")
 _CLOSE_GRACE = 5.0  # seconds to let servers exit (the SDK: 2 s after stdin closes, then TERM)
 
 
@@ -99,6 +101,42 @@ class McpServers:
         """The same, without waiting: calls of one turn run concurrently."""
         self.start([server])
         return self._submit(self._connections[server].call(tool, arguments))
+
+    def prompts(self, name: str) -> list[PromptInfo]:
+        """The server's prompts (MCP prompts: templates the user picks, e.g. /prompt)."""
+        listing = self._ask(name, lambda client: client.list_prompts())
+        return [_prompt_info(name, prompt) for prompt in listing.prompts]
+
+    def get_prompt(self, name: str, prompt: str, arguments: dict[str, str]) -> list[dict[str, str]]:
+        """A prompt's messages as chat messages (text parts only)."""
+        result = self._ask(name, lambda client: client.get_prompt(prompt, arguments))
+        return [
+            {"role": str(message.role), "content": _content_text(message.content)}
+            for message in result.messages
+        ]
+
+    def resources(self, name: str) -> list[ResourceInfo]:
+        listing = self._ask(name, lambda client: client.list_resources())
+        return [_resource_info(name, resource) for resource in listing.resources]
+
+    def read_resource(self, name: str, uri: str) -> str:
+        """A resource's text, to attach as context (binary contents are named, not sent)."""
+        result = self._ask(name, lambda client: client.read_resource(uri))
+        return "\n".join(_content_text(item) for item in result.contents)
+
+    def _ask(self, name: str, request: Callable[[Client], Awaitable[_T]]) -> _T:
+        """A request the user made (not the model): its failure is theirs to see."""
+        self.start([name])
+        config = self.configs[name]
+        future = self._submit(self._connections[name].request(request))
+        try:
+            return future.result(config.timeout)  # type: ignore[no-any-return]
+        except concurrent.futures.TimeoutError:
+            raise ToolServerError(config, f"no answer within {config.timeout:g} s") from None
+        except ToolServerError:
+            raise
+        except Exception as exc:
+            raise AppError(f"the MCP server {name!r} refused: {_describe(exc)}") from None
 
     def listed(self, name: str) -> concurrent.futures.Future[list[ToolSpec]] | None:
         """The server's tool list to come, if it was started."""
@@ -240,6 +278,13 @@ class _Connection:
             return ToolResult(text or f"error: {self.config.name}.{tool} failed", "error", seconds)
         return ToolResult(text, "ok", seconds)
 
+    async def request(self, request: Callable[[Client], Awaitable[_T]]) -> _T:
+        try:
+            client = await self._joined()
+        except _NotRunning as exc:
+            raise ToolServerError(self.config, str(exc)) from None
+        return await request(client)
+
     async def _joined(self) -> Client:
         """The client once the server has started; _NotRunning if it failed or stopped."""
         while self._ready is None:  # serve() has not run yet
@@ -288,6 +333,44 @@ async def _http_transport(url: str, headers: dict[str, str]) -> AsyncIterator[An
 
 class _NotRunning(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class PromptInfo:
+    source: str
+    name: str
+    description: str = ""
+    arguments: tuple[tuple[str, bool], ...] = ()  # (name, required)
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    source: str
+    uri: str
+    name: str = ""
+    description: str = ""
+
+
+def _prompt_info(source: str, prompt: Any) -> PromptInfo:
+    arguments = tuple((str(a.name), bool(a.required)) for a in prompt.arguments or [])
+    return PromptInfo(source, str(prompt.name), str(prompt.description or ""), arguments)
+
+
+def _resource_info(source: str, resource: Any) -> ResourceInfo:
+    return ResourceInfo(
+        source, str(resource.uri), str(resource.name or ""), str(resource.description or "")
+    )
+
+
+def _content_text(item: Any) -> str:
+    text = getattr(item, "text", None)
+    if isinstance(text, str):
+        return text
+    resource = getattr(item, "resource", None)
+    if resource is not None:
+        return _content_text(resource)
+    mime = getattr(item, "mime_type", None) or "binary"
+    return f"[{mime} content left out: atdak sends text only]"
 
 
 def _expand_user(path: str | None) -> str | None:
@@ -340,3 +423,25 @@ def result_text(result: Any) -> str:
 
         parts.append(json.dumps(structured, ensure_ascii=False))
     return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """What ``atdak mcp list`` shows of one server: its tools, or why it did not start."""
+
+    config: ServerConfig
+    tools: tuple[ToolSpec, ...] = ()
+    error: str | None = None
+
+
+def probe(configs: Mapping[str, ServerConfig]) -> list[ServerStatus]:
+    """Start every server at once, list each one's tools, stop them all."""
+    statuses = []
+    with McpServers(configs) as servers:
+        servers.start()
+        for name, config in configs.items():
+            try:
+                statuses.append(ServerStatus(config, tuple(servers.tools(name))))
+            except ToolServerError as exc:
+                statuses.append(ServerStatus(config, error=exc.message))
+    return statuses
