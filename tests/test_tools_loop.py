@@ -16,6 +16,7 @@ from conftest import CANARY_KEY
 from tools_helpers import fixture_stdio, time_server
 
 from atdak_cli.client import AtdakClient
+from atdak_cli.errors import UsageError
 from atdak_cli.tools.approval import DECLINED, Decision, ToolApprovalError, Unattended
 from atdak_cli.tools.cache import ToolListCache
 from atdak_cli.tools.display import ToolDisplay
@@ -236,3 +237,20 @@ def test_an_interrupted_tool_run_is_kept_as_such(api: FakeAPIServer, toolbox: To
     assert [m["role"] for m in messages] == ["user", "assistant", "tool", "tool"]
     assert [m["content"] for m in messages[2:]] == ["error: not run (interrupted)"] * 2
     assert heard == messages[1:]  # each was handed over to be saved as it came
+
+
+def test_tools_switched_off_are_not_offered_and_not_run(
+    api: FakeAPIServer, toolbox: Toolbox
+) -> None:
+    assert toolbox.switch("time", on=False) == ["get_current_time", "convert_time"]
+    try:
+        names = {tool["function"]["name"] for tool in toolbox.api_tools()}
+        assert "get_current_time" not in names and "echo" in names
+        api.enqueue(stream([], tool_calls=[("get_current_time", "{}")]), answer_from_tools())
+        text, _ = chain(api, toolbox)
+        assert "there is no tool named 'get_current_time'" in text
+    finally:
+        assert toolbox.switch("time.get_current_time", on=True) == ["get_current_time"]
+        toolbox.switch("convert_time", on=True)
+    with pytest.raises(UsageError, match="no tool or server 'nope'"):
+        toolbox.switch("nope", on=False)

@@ -86,6 +86,7 @@ class Toolbox:
         self.approve_all = approve_all
         self.servers = McpServers(self.configs, environ=environ)
         self.offered: dict[str, Offered] = {}
+        self.disabled: set[str] = set()  # api names turned off (the REPL's /tools off)
         self._waiting: list[str] = []  # servers whose tools came from the cache
 
     def __enter__(self) -> Toolbox:
@@ -120,7 +121,25 @@ class Toolbox:
 
     def api_tools(self) -> list[dict[str, Any]]:
         """The request's ``tools`` field."""
-        return [offered.to_api() for offered in self.offered.values()]
+        return [o.to_api() for name, o in self.offered.items() if name not in self.disabled]
+
+    def switch(self, pattern: str, *, on: bool) -> list[str]:
+        """Turn tools on or off by API name, ``server.tool`` or ``server`` (all of its
+        tools); the names switched. UsageError if nothing matches."""
+        matched = [
+            name
+            for name, o in self.offered.items()
+            if pattern in (name, o.spec.qualified, o.spec.source)
+        ]
+        if not matched:
+            raise UsageError(
+                f"no tool or server {pattern!r} in this session", hint="/tools lists them"
+            )
+        if on:
+            self.disabled.difference_update(matched)
+        else:
+            self.disabled.update(matched)
+        return matched
 
     def _chosen(self, server: str, tools: list[ToolSpec]) -> list[ToolSpec]:
         wanted = self.selection.get(server)
@@ -143,8 +162,8 @@ class Toolbox:
         """Check a call: a known tool, arguments that are a JSON object matching its schema.
         Each failure is an error result the model can learn from."""
         offered = self.offered.get(call.name)
-        if offered is None:
-            names = ", ".join(self.offered) or "none"
+        if offered is None or call.name in self.disabled:
+            names = ", ".join(n for n in self.offered if n not in self.disabled) or "none"
             text = f"error: there is no tool named {call.name!r}; the tools are: {names}"
             return Prepared(call, error=ToolResult(text, "error"))
         prepared = Prepared(call, offered)
