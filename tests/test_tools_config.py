@@ -165,3 +165,33 @@ def test_the_cache_key_changes_with_what_would_be_started() -> None:
     assert base.cache_key() != ServerConfig(name="a", command="x", args=("-v",)).cache_key()
     secret = ServerConfig(name="a", url="https://h/mcp", headers={"A": "sekrit"})
     assert "sekrit" not in secret.cache_key()
+
+
+def test_manage_add_list_and_import(tmp_path: Path) -> None:
+    from tools_helpers import time_server
+
+    from atdak_cli.tools.manage import add, configured, import_document, status_lines
+    from atdak_cli.tools.mcp_client import probe
+
+    path = tmp_path / "config.toml"
+    command = [time_server().command or "", "--local-timezone", "UTC"]
+    line = add(path, "time", command=command, url=None, allow=["get_current_time"], existing={})
+    assert line == f"added MCP server 'time' in {path}"
+    existing = tomllib.loads(path.read_text())
+    again = add(
+        path, "time", command=command, url=None, allow=["get_current_time"], existing=existing
+    )
+    assert again.startswith("replaced")
+    document = json.dumps(
+        {"mcpServers": {"time": {"command": "x"}, "web": {"url": "https://h/mcp"}}}
+    )
+    notes = import_document(path, document, "x.json", existing=tomllib.loads(path.read_text()))
+    assert notes == ["web: added (https://h/mcp)", "time: left out (already configured)"]
+    found = configured(tomllib.loads(path.read_text()), path)
+    lines = list(status_lines(probe({"time": found["time"]})))
+    assert lines[0].startswith("time  (stdio: ") and lines[0].endswith("starts, 2 tools")
+    assert lines[1].startswith("  get_current_time  (allowed)  Get current time")
+    with pytest.raises(UsageError, match="command after --, or its --url"):
+        add(path, "x", command=[], url=None, existing={})
+    with pytest.raises(UsageError, match="is not KEY=VALUE"):
+        add(path, "x", command=["c"], url=None, env=["NOEQUALS"], existing={})
