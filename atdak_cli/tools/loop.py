@@ -57,6 +57,8 @@ class ToolSession:
     chain_limit: int = DEFAULT_CHAIN_LIMIT
     # Hears every message the loop adds, as it is added (history saves them).
     on_message: Callable[[Message], None] = lambda message: None
+    # Hears each call with its result, as sent (--json reports them, with their times).
+    on_result: Callable[[ToolCall, ToolResult], None] = lambda call, result: None
 
 
 def run_chain(send: Send, messages: list[Message], session: ToolSession) -> ModelReply:
@@ -141,4 +143,5 @@ def _add_results(
     results: list[ToolResult],
 ) -> None:
     for call, result in zip(calls, results, strict=True):
+        session.on_result(call, result)
         _add(messages, session, tool_message(call, result))
