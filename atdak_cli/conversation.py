@@ -1,4 +1,6 @@
-"""The state of a chat: the system prompt, the exchanges so far, and what fits in the context.
+"""The conversation on screen: the system prompt, the exchanges so far, and what fits in the
+context. (An API message is :data:`~atdak_cli.turn.ApiMessage`; a saved one,
+:class:`~atdak_cli.history.rows.StoredMessage`.)
 
 Nothing here does I/O; the REPL (:mod:`atdak_cli.repl`) owns the terminal and the network.
 """
@@ -10,19 +12,18 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from atdak_cli import catalog
+from atdak_cli.turn import AnswerStatus, ApiMessage
 
 Role = Literal["user", "assistant"]
-Status = Literal["complete", "interrupted", "incomplete", "error"]
-ApiMessage = dict[str, str]
 
 
 @dataclass(frozen=True)
-class Message:
+class ChatMessage:
     """One user or assistant message; an answer keeps how it ended."""
 
     role: Role
     content: str
-    status: Status = "complete"
+    status: AnswerStatus = "complete"
 
     def as_api(self) -> ApiMessage:
         return {"role": self.role, "content": self.content}
@@ -33,7 +34,7 @@ class Conversation:
     """A system prompt and the messages after it, oldest first."""
 
     system: str | None = None
-    messages: list[Message] = field(default_factory=list)
+    messages: list[ChatMessage] = field(default_factory=list)
     # Tokens the server counted for the context after the last answer: exact, unlike the
     # estimate, but only while nothing has been removed since.
     measured_tokens: int | None = None
@@ -47,7 +48,7 @@ class Conversation:
             if role == "system":
                 conversation.system = content
             elif role in ("user", "assistant"):
-                conversation.messages.append(Message(role, content))  # type: ignore[arg-type]
+                conversation.messages.append(ChatMessage(role, content))  # type: ignore[arg-type]
         return conversation
 
     def api_messages(self) -> list[ApiMessage]:
@@ -56,14 +57,14 @@ class Conversation:
         return head + [m.as_api() for m in self.messages]
 
     def add_user(self, text: str) -> None:
-        self.messages.append(Message("user", text))
+        self.messages.append(ChatMessage("user", text))
 
-    def add_answer(self, text: str, status: Status = "complete") -> None:
+    def add_answer(self, text: str, status: AnswerStatus = "complete") -> None:
         """The answer to the last question; an answer that never began adds nothing."""
         if text or status == "complete":
-            self.messages.append(Message("assistant", text, status))
+            self.messages.append(ChatMessage("assistant", text, status))
 
-    def last_answer(self) -> Message | None:
+    def last_answer(self) -> ChatMessage | None:
         for message in reversed(self.messages):
             if message.role == "assistant":
                 return message
@@ -120,7 +121,7 @@ class Conversation:
 
     def to_markdown(self, *, model: str | None = None) -> str:
         """The conversation as a Markdown document (``/save``)."""
-        from atdak_cli.markdown_export import conversation_markdown
+        from atdak_cli.history.export import conversation_markdown
 
         messages: list[tuple[str, str, str]] = (
             [("system", self.system, "complete")] if self.system else []

@@ -75,6 +75,16 @@ class BadKeyError(AppError):
     status = ExitStatus.AUTH
 
 
+class HistoryError(AppError):
+    """The history could not be opened, read or written; the answer is still delivered."""
+
+    status = ExitStatus.HISTORY
+
+
+class ConversationNotFound(UsageError):
+    """No conversation has the ID the user gave (exit 2: bad local input)."""
+
+
 class Terminated(BaseException):
     """SIGTERM arrived: unwound like Ctrl-C so the partial answer is saved (exit 143)."""
 
@@ -91,7 +101,7 @@ def status_for(exc: BaseException) -> ExitStatus:
         return ExitStatus.PIPE
     if is_local_io_error(exc):
         return ExitStatus.USAGE
-    from atdak_cli.client import _errors as api
+    from atdak_cli import client as api
 
     if isinstance(exc, api.APIStatusError):
         return _status_of_http(exc)
@@ -146,10 +156,9 @@ HINTS: dict[ExitStatus, str] = {
 
 
 def _hint(exc: BaseException) -> str | None:
-    from atdak_cli.client import _errors as api
-    from atdak_cli.client._retry import is_quota_error
+    from atdak_cli import client as api
 
-    if isinstance(exc, api.RateLimitError) and is_quota_error(exc):
+    if isinstance(exc, api.RateLimitError) and api.is_quota_error(exc):
         return "the account's quota is used up: check your plan and billing"
     if isinstance(exc, api.APIStatusError) and exc.status_code == 408:
         return "the server timed out waiting for the request; try again later"
@@ -166,8 +175,10 @@ def _hint(exc: BaseException) -> str | None:
     return HINTS.get(status_for(exc))
 
 
-def one_line(exc: BaseException) -> str:
-    """``atdak: error: <what> — <hint>``, on one line."""
+def report(exc: BaseException, *, debug: bool = False) -> tuple[ExitStatus, str]:
+    """How every place that shows an error shows it: the exit status, and one line
+    ``atdak: error: <what> — <hint>`` with every key in use redacted."""
+    status = status_for(exc)
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     hint = getattr(exc, "hint", None) or _hint(exc)
     if is_local_io_error(exc):
@@ -178,5 +189,36 @@ def one_line(exc: BaseException) -> str:
         else:
             message = f"cannot write the output ({exc.strerror or exc})"
             hint = "free some space, or send the output elsewhere"
-    text = " ".join(str(message).split())
-    return f"atdak: error: {text}" + (f" — {hint}" if hint else "")
+    line = error_line(str(message), hint)
+    if status == ExitStatus.INTERNAL and not debug:
+        line += " (a bug: please report it; rerun with --debug for details)"
+    return status, line
+
+
+def error_line(message: str, hint: str | None = None) -> str:
+    """``atdak: error: <message> — <hint>`` on one line, redacted: the one spelling of it."""
+    text = " ".join(message.split())
+    return redact(f"atdak: error: {text}" + (f" — {hint}" if hint else ""))
+
+
+# --- redaction: no key in use is ever shown, whatever the message quotes ------------------
+
+_KEYS_IN_USE: set[str] = set()
+
+
+def remember_key(key: str) -> None:
+    """Note a key in use, so that any message shown later is redacted of it."""
+    if key:
+        _KEYS_IN_USE.add(key)
+
+
+def redact(text: str) -> str:
+    """``text`` without any key in use (those noted, and $ATDAK_API_KEY), then without any
+    word that looks like a key (one typed by mistake)."""
+    import os
+
+    from atdak_cli.client import redact_key, redact_key_shaped
+
+    for key in {*_KEYS_IN_USE, os.environ.get("ATDAK_API_KEY") or ""} - {""}:
+        text = redact_key(text, key)
+    return redact_key_shaped(text)

@@ -1,9 +1,12 @@
-"""Where atdak keeps its files (platformdirs, overridable by environment variables)."""
+"""Where atdak keeps its files (platformdirs, overridable by environment variables), and how it
+replaces one whole: a reader sees the old contents or the new, never half of them."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 
@@ -46,3 +49,18 @@ def input_history_file(environ: Mapping[str, str] | None = None) -> Path:
 def models_cache_file(environ: Mapping[str, str] | None = None) -> Path:
     """The model ids of the last ``atdak models`` (shell completion offers them offline)."""
     return data_dir(environ) / "models-cache.json"
+
+
+def replace_file(path: Path, chunks: Iterable[str], *, mode: int) -> None:
+    """Write ``chunks`` to a temp file beside ``path`` with ``mode`` from its creation (mkstemp
+    makes it 0600), then rename it over ``path``; the temp file never outlives a failure."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.writelines(chunks)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

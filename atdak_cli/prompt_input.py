@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import IO, AnyStr
 
 from atdak_cli.errors import UsageError
+from atdak_cli.turn import ApiMessage
 
-Message = dict[str, str]
 ROLES = ("system", "user", "assistant")
 STDIN_NAME = "-"
 
@@ -35,7 +35,7 @@ class PromptParts:
 
 def build_messages(
     parts: PromptParts, *, stdin: IO[str] | None, max_bytes: int | None = None
-) -> list[Message]:
+) -> list[ApiMessage]:
     """stdin first, then each file with its name, then the prompt; ``stdin`` is ``None``
     when it is a terminal (nothing piped). stdin or a file longer than ``max_bytes`` is
     refused (:class:`InputTooLongError`) having read no more than ``max_bytes + 1`` of it."""
@@ -112,7 +112,7 @@ def decode_text(data: bytes, name: str) -> str:
         ) from None
 
 
-def read_messages_file(name: str) -> list[Message]:
+def read_messages_file(name: str) -> list[ApiMessage]:
     """A JSON array of ``{role, content}`` objects, the API's own shape."""
     text = read_text_file(Path(name))
     try:
@@ -124,7 +124,7 @@ def read_messages_file(name: str) -> list[Message]:
     return [_message(item, name, index) for index, item in enumerate(data)]
 
 
-def _message(item: object, name: str, index: int) -> Message:
+def _message(item: object, name: str, index: int) -> ApiMessage:
     if not isinstance(item, dict):
         raise UsageError(f"{name}: message {index} is not an object")
     role, content = item.get("role"), item.get("content")

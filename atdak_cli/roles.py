@@ -5,14 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from atdak_cli.columns import format_columns
 from atdak_cli.errors import UsageError
-
-if TYPE_CHECKING:
-    from atdak_cli.config import Settings
-    from atdak_cli.terminal import Terminal
 
 # Only {identifier} is a placeholder, so JSON or code braces in a prompt stay as they are.
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -22,7 +17,7 @@ def role_settings(
     config: Mapping[str, Any], name: str, variables: Sequence[str], path: Path
 ) -> dict[str, Any]:
     """The role's values with its system prompt's placeholders filled from ``--var``."""
-    section = _section(config, name, path)
+    section = role_section(config, name, path)
     values = dict(section)
     system = values.get("system")
     if isinstance(system, str):
@@ -48,35 +43,15 @@ def fill(template: str, variables: Mapping[str, str], *, role: str) -> str:
     return _PLACEHOLDER.sub(lambda m: variables[m.group(1)], template)
 
 
-def list_roles(settings: Settings, terminal: Terminal) -> None:
-    roles = _roles(settings.raw_config)
-    if not roles:
-        terminal.notice(f"atdak: no roles yet; add a [roles.NAME] table to {settings.config_path}")
-        return
-    rows = [["ROLE", "MODEL", "SYSTEM"]]
-    for name, section in sorted(roles.items()):
-        system = " ".join(str(section.get("system", "")).split())
-        rows.append([name, str(section.get("model", "")), system[:60]])
-    terminal.stdout.write("\n".join(format_columns(rows)) + "\n")
-
-
-def show_role(settings: Settings, name: str, terminal: Terminal) -> None:
-    section = _section(settings.raw_config, name, settings.config_path)
-    lines = [f"{key} = {value!r}" for key, value in section.items() if key != "system"]
-    if "system" in section:
-        lines.append(f"system:\n{section['system']}")
-    terminal.stdout.write("\n".join(lines) + "\n")
-
-
-def _roles(config: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+def roles_in(config: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     roles = config.get("roles", {})
     if not isinstance(roles, dict):
         return {}
     return {k: v for k, v in roles.items() if isinstance(v, dict)}
 
 
-def _section(config: Mapping[str, Any], name: str, path: Path) -> Mapping[str, Any]:
-    roles = _roles(config)
+def role_section(config: Mapping[str, Any], name: str, path: Path) -> Mapping[str, Any]:
+    roles = roles_in(config)
     if name not in roles:
         known = ", ".join(sorted(roles))
         raise UsageError(

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from atdak_cli.client._redact import mask_key as mask_key
-from atdak_cli.client._redact import redact_key
+from atdak_cli.client import mask_key as mask_key
 from atdak_cli.errors import BadKeyError, UsageError
-from atdak_cli.files import replace_file
+from atdak_cli.paths import replace_file
 
 if TYPE_CHECKING:
     from atdak_cli.terminal import Terminal
@@ -127,21 +126,6 @@ def exposure_warning(path: Path) -> str | None:
     if not mode & (stat.S_IRWXG | stat.S_IRWXO):
         return None
     return f"atdak: warning: {path} is readable by others (mode {mode:04o}); run chmod 600 {path}"
-
-
-_IN_USE: set[str] = set()
-
-
-def remember(key: str) -> None:
-    """Note a key in use, so that any message printed later is redacted of it."""
-    if key:
-        _IN_USE.add(key)
-
-
-def redact_known(text: str) -> str:
-    for key in _IN_USE:
-        text = redact_key(text, key)
-    return text
 
 
 def read_key_input(terminal: Terminal) -> str:

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import IO, Literal
+from typing import IO, Literal, cast
 
 ColorChoice = Literal["auto", "always", "never"]
 
@@ -94,3 +94,9 @@ def _isatty(stream: IO[str] | None) -> bool:
         return stream is not None and stream.isatty()
     except (ValueError, OSError):
         return False
+
+
+def open_terminal(color: str | None) -> Terminal:
+    """This process's terminal with ``--color`` (checked already by the settings)."""
+    choice = color if color in ("always", "never") else "auto"
+    return Terminal.from_process(color=cast("ColorChoice", choice))

@@ -10,17 +10,26 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from atdak_cli.errors import Terminated, ToolCallError
 
 if TYPE_CHECKING:
-    from atdak_cli.client import AtdakClient, ChatCompletion, CompletionUsage, Stream
+    from atdak_cli.client import (
+        AtdakClient,
+        ChatCompletion,
+        ChatCompletionChunk,
+        ChatCompletionMessageToolCall,
+        CompletionUsage,
+        Stream,
+    )
     from atdak_cli.render import Renderer
 
-Status = Literal["complete", "interrupted", "incomplete", "error"]
-Message = dict[str, str]
+# How an answer ended: the one list, used by the turn, the chat on screen and the history.
+AnswerStatus = Literal["complete", "interrupted", "incomplete", "error"]
+# A message as the API takes it: {"role": ..., "content": ...}.
+ApiMessage = dict[str, str]
 
 
 @dataclass
 class TurnRequest:
     model: str
-    messages: Sequence[Message]
+    messages: Sequence[ApiMessage]
     params: dict[str, Any]
     stream: bool = True
     # Fields beyond the API page's (e.g. OpenAI's stream_options), sent as they are.
@@ -37,7 +46,7 @@ class TurnResult:
     usage: CompletionUsage | None = None
     # The answer as a chat.completion object (--json), built only when asked for.
     assemble: Callable[[], ChatCompletion] | None = field(default=None, repr=False)
-    status: Status = "complete"
+    status: AnswerStatus = "complete"
     error: str | None = None
     # Content chunks received: the completion's token count when the server sends none.
     chunks: int = 0
@@ -47,6 +56,14 @@ class TurnResult:
     @property
     def completion(self) -> ChatCompletion | None:
         return None if self.assemble is None else self.assemble()
+
+
+def with_usage(request: TurnRequest) -> TurnRequest:
+    """Ask a streamed answer for its token counts too: OpenAI's ``stream_options``, which
+    compatible servers accept (a whole answer always has them)."""
+    if request.stream:
+        request.extra_body["stream_options"] = {"include_usage": True}
+    return request
 
 
 class TurnRecorder(Protocol):
@@ -97,7 +114,7 @@ def run_turn(
 def _stream_answer(
     client: AtdakClient, request: TurnRequest, renderer: Renderer | None, result: TurnResult
 ) -> None:
-    stream: Stream = client.chat.completions.create(
+    stream: Stream[ChatCompletionChunk] = client.chat.completions.create(
         model=request.model,
         messages=request.messages,
         stream=True,
@@ -184,14 +201,9 @@ def _whole_answer(
         _show(renderer, result.reasoning, result.text)
 
 
-def tool_names(calls: Sequence[dict[str, Any]]) -> list[str]:
-    """The function names of the server's tool-call objects."""
-    names = []
-    for call in calls:
-        function = call.get("function")
-        name = function.get("name") if isinstance(function, dict) else None
-        names.append(name if isinstance(name, str) else "")
-    return names
+def tool_names(calls: Sequence[ChatCompletionMessageToolCall] | None) -> list[str]:
+    """The function names of the server's tool calls."""
+    return [call.function.name for call in calls or ()]
 
 
 def refuse_tool_calls(finish_reason: str | None, names: list[str]) -> None:

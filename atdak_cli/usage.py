@@ -1,18 +1,14 @@
-"""Token usage and its cost: per answer (``--usage``) and summed by day (``atdak usage``)."""
+"""Token usage and its cost: counted or estimated per answer (``--usage``), priced from the
+config (``atdak usage`` prints the sums: :mod:`atdak_cli.commands.usage`)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from atdak_cli.columns import format_columns
 
 if TYPE_CHECKING:
     from atdak_cli.config import Settings
-    from atdak_cli.terminal import Terminal
     from atdak_cli.turn import TurnRequest, TurnResult
 
 
@@ -75,33 +71,3 @@ def usage_line(request: TurnRequest, result: TurnResult, settings: Settings) -> 
     )
     spent = cost(prices_of(settings), request.model, tokens)
     return line + (f" · ${spent:.6f}" if spent is not None else "")
-
-
-def print_usage_report(
-    path: Path, settings: Settings, terminal: Terminal, *, as_json: bool
-) -> None:
-    from atdak_cli.store import HistoryStore
-
-    with HistoryStore.open(path, readonly=True) as store:
-        rows = store.usage_by_day_and_model()
-    prices = prices_of(settings)
-    data = [
-        {
-            "day": r.day, "model": r.model, "answers": r.responses,
-            "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
-            "total_tokens": r.total_tokens,
-            "cost": cost(prices, r.model, Tokens(r.prompt_tokens, r.completion_tokens)),
-        }
-        for r in rows
-    ]  # fmt: skip
-    if as_json:
-        terminal.stdout.write(json.dumps(data, indent=2) + "\n")
-        return
-    if not data:
-        terminal.notice("atdak: no token usage recorded yet")
-        return
-    table = [["DAY", "MODEL", "ANSWERS", "PROMPT", "COMPLETION", "TOTAL", "COST"]]
-    for d in data:
-        spent = "" if d["cost"] is None else f"${d['cost']:.4f}"
-        table.append([str(d[k]) for k in list(d)[:6]] + [spent])
-    terminal.stdout.write("\n".join(format_columns(table)) + "\n")

@@ -1,7 +1,7 @@
 """Batch throughput: ``python benchmarks/batch.py [--seconds S] [--latency L]``.
 
-Runs ``atdak_cli.batch.run_batch`` in this process against the loopback test server
-(tests/api_server.py) with a fixed latency per reply (50 ms by default), at concurrency 1, 4
+Runs ``atdak_cli.commands.batch.run_batch`` in this process against the loopback test server
+(tests/utils/api_server.py) with a fixed latency per reply (50 ms by default), at concurrency 1, 4
 and 16, over one connection pool, and prints requests per second and the speed-up over
 concurrency 1. Each run has about ``S`` seconds of work (requests = S / latency * concurrency),
 after one small warm-up run. Exits 1 if concurrency 16 is under ``GOAL`` x concurrency 1.
@@ -20,14 +20,13 @@ from pathlib import Path
 import httpx
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent))
 
-from api_server import FakeAPIServer  # noqa: E402
-
-from atdak_cli.batch import BatchOptions, run_batch  # noqa: E402
 from atdak_cli.client import AtdakClient  # noqa: E402
+from atdak_cli.commands.batch import BatchOptions, run_batch  # noqa: E402
 from atdak_cli.config import Settings  # noqa: E402
 from atdak_cli.terminal import Terminal  # noqa: E402
+from tests.utils.api_server import FakeAPIServer  # noqa: E402
 
 LEVELS = (1, 4, 16)
 GOAL = 0.8  # concurrency 16 must reach 80 % of 16 x concurrency 1

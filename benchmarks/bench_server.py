@@ -1,7 +1,7 @@
 """A lean OpenAI-compatible server for benchmarks: it streams a whole answer at once.
 
 Standard library only, 127.0.0.1 only, one thread per connection, ``Connection: close``.
-Unlike ``tests/api_server.py`` it is not scriptable: it exists to cost nothing, so that what a
+Unlike ``tests/utils/api_server.py`` it is not scriptable: it exists to cost nothing, so that what a
 benchmark measures is the client. The answer is chosen by the request body:
 
 - ``max_tokens`` = N (default 10): N content deltas of one word each, from a Markdown

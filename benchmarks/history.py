@@ -23,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from atdak_cli.store import MIGRATIONS, HistoryStore  # noqa: E402
+from atdak_cli.history.schema import MIGRATIONS  # noqa: E402
+from atdak_cli.history.store import HistoryStore  # noqa: E402
 
 SEARCH_BUDGET_MS = 100.0
 LOGGING_BUDGET_MS = 5.0

@@ -269,7 +269,7 @@ def run_chat(argv: list[str], env: dict[str, str]) -> Sample:
     """``atdak chat`` in a pty until its prompt is ready for keys (the wall time), then Ctrl-D.
 
     The prompt is ready when the cursor's row shows the bare prompt and the bottom toolbar is
-    drawn, as tests/test_repl_pty.py decides; the terminal's cursor-position queries are
+    drawn, as tests/repl/test_pty.py decides; the terminal's cursor-position queries are
     answered by pyte, as a real terminal would.
     """
     master, slave = _open_pty()

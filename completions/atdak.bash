@@ -80,7 +80,7 @@ _atdak_trim() {
 # The subcommands of each command.
 _atdak_commands() {
     case $1 in
-        "") _atdak_reply="complete chat models login logout doctor usage config completion history roles" ;;
+        "") _atdak_reply="complete batch chat models login logout doctor usage config completion history roles" ;;
         "config") _atdak_reply="path show" ;;
         "completion") _atdak_reply="show install" ;;
         "history") _atdak_reply="list show search delete export" ;;
@@ -95,7 +95,8 @@ _atdak_commands() {
 _atdak_options() {
     case $1 in
         "") _atdak_reply="-V --version -h --help" ;;
-        "complete") _atdak_reply="-f --file --messages -c --continue --conversation --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --stream --no-stream --json --usage -x --extract --extract-last --batch --concurrency -o --output --resume --render --color --no-history --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
+        "complete") _atdak_reply="-f --file --messages -c --continue --conversation --stream --no-stream --json --usage -x --extract --extract-last --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --render --color --no-history --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
+        "batch") _atdak_reply="--concurrency -o --output --resume --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
         "chat") _atdak_reply="-f --file -c --continue --resume --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --render --color --no-history --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
         "models") _atdak_reply="--json --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
         "login") _atdak_reply="--profile -h --help" ;;
@@ -129,12 +130,21 @@ _atdak_option_kind() {
     case $1 in
         "complete")
             case $2 in
-                -f|--file|--messages|--model-path|--batch|-o|--output) _atdak_reply="files" ;;
-                --conversation|--var|-s|--system|-t|--temperature|--max-tokens|--top-p|--frequency-penalty|--presence-penalty|--concurrency|--base-url|--api-key|--timeout) _atdak_reply="none" ;;
+                -f|--file|--messages|--model-path) _atdak_reply="files" ;;
+                --conversation|--var|-s|--system|-t|--temperature|--max-tokens|--top-p|--frequency-penalty|--presence-penalty|--base-url|--api-key|--timeout) _atdak_reply="none" ;;
                 --role) _atdak_reply="table:roles" ;;
                 -m|--model) _atdak_reply="models" ;;
                 --render) _atdak_reply="words:markdown plain" ;;
                 --color) _atdak_reply="words:auto always never" ;;
+                --profile) _atdak_reply="table:profiles" ;;
+            esac
+            ;;
+        "batch")
+            case $2 in
+                --concurrency|--var|-s|--system|-t|--temperature|--max-tokens|--top-p|--frequency-penalty|--presence-penalty|--base-url|--api-key|--timeout) _atdak_reply="none" ;;
+                -o|--output|--model-path) _atdak_reply="files" ;;
+                --role) _atdak_reply="table:roles" ;;
+                -m|--model) _atdak_reply="models" ;;
                 --profile) _atdak_reply="table:profiles" ;;
             esac
             ;;
@@ -199,6 +209,7 @@ _atdak_option_kind() {
 # What arguments take.
 _atdak_argument_kind() {
     case $1 in
+        "batch") _atdak_reply="files" ;;
         "completion show") _atdak_reply="words:bash zsh fish" ;;
         "completion install") _atdak_reply="words:bash zsh fish" ;;
         "roles show") _atdak_reply="table:roles" ;;

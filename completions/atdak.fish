@@ -58,7 +58,7 @@ end
 function __atdak_commands
     switch "$argv"
         case ''
-            printf '%s\n' complete chat models login logout doctor usage config completion history roles
+            printf '%s\n' complete batch chat models login logout doctor usage config completion history roles
         case 'config'
             printf '%s\n' path show
         case 'completion'
@@ -73,7 +73,9 @@ end
 function __atdak_value_options
     switch "$argv"
         case 'complete'
-            printf '%s\n' -f --file --messages --conversation --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --batch --concurrency -o --output --render --color --profile --base-url --api-key --timeout
+            printf '%s\n' -f --file --messages --conversation --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --render --color --profile --base-url --api-key --timeout
+        case 'batch'
+            printf '%s\n' --concurrency -o --output --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --profile --base-url --api-key --timeout
         case 'chat'
             printf '%s\n' -f --file --resume --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --render --color --profile --base-url --api-key --timeout
         case 'models'
@@ -97,6 +99,7 @@ end
 
 complete -c atdak -f
 complete -c atdak -n '__atdak_at \'\'' -a complete -d 'Ask one question and print the answer.'
+complete -c atdak -n '__atdak_at \'\'' -a batch -d 'Run every request of a JSONL file, a few at a time.'
 complete -c atdak -n '__atdak_at \'\'' -a chat -d 'Talk with a model in an interactive session.'
 complete -c atdak -n '__atdak_at \'\'' -a models -d 'List the models the server offers, with their context lengths.'
 complete -c atdak -n '__atdak_at \'\'' -a login -d 'Store an API key (mode 0600).'
@@ -113,6 +116,11 @@ complete -c atdak -n '__atdak_at \'complete\'' -s f -l file -r -F -d 'Add a file
 complete -c atdak -n '__atdak_at \'complete\'' -l messages -r -F -d 'JSON array of {role, content} to send.'
 complete -c atdak -n '__atdak_at \'complete\'' -s c -l continue -d 'Continue the latest conversation.'
 complete -c atdak -n '__atdak_at \'complete\'' -l conversation -x -d 'Continue conversation ID.'
+complete -c atdak -n '__atdak_at \'complete\'' -l stream -l no-stream -d 'Stream the answer.'
+complete -c atdak -n '__atdak_at \'complete\'' -l json -d 'Print the API\'s JSON object.'
+complete -c atdak -n '__atdak_at \'complete\'' -l usage -d 'Print token usage on stderr.'
+complete -c atdak -n '__atdak_at \'complete\'' -s x -l extract -d 'Print only the first fenced code block.'
+complete -c atdak -n '__atdak_at \'complete\'' -l extract-last -d 'Print only the last fenced code block.'
 complete -c atdak -n '__atdak_at \'complete\'' -l role -x -a '(__atdak_config_tables roles)' -d 'Named role from the config.'
 complete -c atdak -n '__atdak_at \'complete\'' -l var -x -d 'Fill a role\'s {placeholder}: name=value.'
 complete -c atdak -n '__atdak_at \'complete\'' -s m -l model -x -a '(__atdak_models)' -d 'Model name.'
@@ -123,15 +131,6 @@ complete -c atdak -n '__atdak_at \'complete\'' -l max-tokens -x -d 'Most tokens 
 complete -c atdak -n '__atdak_at \'complete\'' -l top-p -x -d 'Nucleus sampling, 0-1.'
 complete -c atdak -n '__atdak_at \'complete\'' -l frequency-penalty -x -d 'Frequency penalty, -2 to 2.'
 complete -c atdak -n '__atdak_at \'complete\'' -l presence-penalty -x -d 'Presence penalty, -2 to 2.'
-complete -c atdak -n '__atdak_at \'complete\'' -l stream -l no-stream -d 'Stream the answer.'
-complete -c atdak -n '__atdak_at \'complete\'' -l json -d 'Print the API\'s JSON object.'
-complete -c atdak -n '__atdak_at \'complete\'' -l usage -d 'Print token usage on stderr.'
-complete -c atdak -n '__atdak_at \'complete\'' -s x -l extract -d 'Print only the first fenced code block.'
-complete -c atdak -n '__atdak_at \'complete\'' -l extract-last -d 'Print only the last fenced code block.'
-complete -c atdak -n '__atdak_at \'complete\'' -l batch -r -F -d 'Run every request of a JSONL file.'
-complete -c atdak -n '__atdak_at \'complete\'' -l concurrency -x -d 'Batch requests in flight at once.'
-complete -c atdak -n '__atdak_at \'complete\'' -s o -l output -r -F -d 'Batch results file (JSONL).'
-complete -c atdak -n '__atdak_at \'complete\'' -l resume -d 'Batch: skip lines already done in --output.'
 complete -c atdak -n '__atdak_at \'complete\'' -l render -x -a 'markdown plain' -d 'markdown or plain (default: by terminal).'
 complete -c atdak -n '__atdak_at \'complete\'' -l color -x -a 'auto always never' -d 'auto, always or never.'
 complete -c atdak -n '__atdak_at \'complete\'' -l no-history -d 'Do not save this exchange in the history.'
@@ -142,6 +141,27 @@ complete -c atdak -n '__atdak_at \'complete\'' -l timeout -x -d 'Deadline of one
 complete -c atdak -n '__atdak_at \'complete\'' -l allow-insecure-http -d 'Allow sending the key over plain http.'
 complete -c atdak -n '__atdak_at \'complete\'' -l debug -d 'Show HTTP traffic (key masked) and tracebacks.'
 complete -c atdak -n '__atdak_at \'complete\'' -s h -l help -d 'Show this message and exit.'
+complete -c atdak -n '__atdak_at \'batch\'' -l concurrency -x -d 'Requests in flight at once.'
+complete -c atdak -n '__atdak_at \'batch\'' -s o -l output -r -F -d 'Results file (JSONL).'
+complete -c atdak -n '__atdak_at \'batch\'' -l resume -d 'Skip lines already done in --output.'
+complete -c atdak -n '__atdak_at \'batch\'' -l role -x -a '(__atdak_config_tables roles)' -d 'Named role from the config.'
+complete -c atdak -n '__atdak_at \'batch\'' -l var -x -d 'Fill a role\'s {placeholder}: name=value.'
+complete -c atdak -n '__atdak_at \'batch\'' -s m -l model -x -a '(__atdak_models)' -d 'Model name.'
+complete -c atdak -n '__atdak_at \'batch\'' -l model-path -r -F -d 'Run a local GGUF file (implies -m local).'
+complete -c atdak -n '__atdak_at \'batch\'' -s s -l system -x -d 'System prompt.'
+complete -c atdak -n '__atdak_at \'batch\'' -s t -l temperature -x -d 'Sampling temperature, 0-2.'
+complete -c atdak -n '__atdak_at \'batch\'' -l max-tokens -x -d 'Most tokens to generate (>= 1).'
+complete -c atdak -n '__atdak_at \'batch\'' -l top-p -x -d 'Nucleus sampling, 0-1.'
+complete -c atdak -n '__atdak_at \'batch\'' -l frequency-penalty -x -d 'Frequency penalty, -2 to 2.'
+complete -c atdak -n '__atdak_at \'batch\'' -l presence-penalty -x -d 'Presence penalty, -2 to 2.'
+complete -c atdak -n '__atdak_at \'batch\'' -l profile -x -a '(__atdak_config_tables profiles)' -d 'Config profile to use.'
+complete -c atdak -n '__atdak_at \'batch\'' -l base-url -x -d 'API base URL.'
+complete -c atdak -n '__atdak_at \'batch\'' -l api-key -x -d 'API key; prefer `atdak login`.'
+complete -c atdak -n '__atdak_at \'batch\'' -l timeout -x -d 'Deadline of one request, in seconds.'
+complete -c atdak -n '__atdak_at \'batch\'' -l allow-insecure-http -d 'Allow sending the key over plain http.'
+complete -c atdak -n '__atdak_at \'batch\'' -l debug -d 'Show HTTP traffic (key masked) and tracebacks.'
+complete -c atdak -n '__atdak_at \'batch\'' -s h -l help -d 'Show this message and exit.'
+complete -c atdak -n '__atdak_at \'batch\'' -r -F
 complete -c atdak -n '__atdak_at \'chat\'' -s f -l file -r -F -d 'Attach a file to the first message.'
 complete -c atdak -n '__atdak_at \'chat\'' -s c -l continue -d 'Continue the latest conversation.'
 complete -c atdak -n '__atdak_at \'chat\'' -l resume -x -d 'Resume conversation ID.'

@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 
 from atdak_cli.cli import app
-from atdak_cli.shell_completion import generate
+from atdak_cli.commands.completion import generate
 
 OUT = Path(__file__).resolve().parent.parent / "completions"
 

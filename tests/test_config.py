@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api_server import FakeAPIServer
-from conftest import run_atdak
+from tests.utils.api_server import FakeAPIServer
+from tests.utils.process import run_atdak
 
 CONFIG = """\
 tempreature = 0.5

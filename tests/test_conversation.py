@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from atdak_cli.conversation import Conversation, Message
-from atdak_cli.extract import code_blocks
+from atdak_cli.conversation import ChatMessage as Message
+from atdak_cli.conversation import Conversation
+from atdak_cli.text import code_blocks
 
 
 def exchange(conversation: Conversation, question: str, answer: str) -> None:

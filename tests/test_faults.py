@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_server import (
+
+from tests.utils.api_server import (
     Exchange,
     FakeAPIServer,
     Reply,
@@ -44,8 +45,8 @@ from api_server import (
     trickle_forever,
     truncated_json,
 )
-from conftest import CANARY_KEY, run_atdak
-from fault_replies import DONE, chunk, events_text, finish, sse
+from tests.utils.fault_replies import DONE, chunk, events_text, finish, sse
+from tests.utils.process import CANARY_KEY, run_atdak
 
 NOW = {"Retry-After": "0"}  # retries in a real process must not really wait
 HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body>" + b"<p>nginx</p>" * 500

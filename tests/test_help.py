@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 import typer
-from conftest import run_atdak
 
 from atdak_cli import __version__
 from atdak_cli.cli import app
+from tests.utils.process import run_atdak
 
 WIDTH = 80
 ROOT = typer.main.get_command(app)

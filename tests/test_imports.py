@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from api_server import FakeAPIServer
-from conftest import REPO
+
+from tests.utils.api_server import FakeAPIServer
+from tests.utils.process import REPO
 
 try:
     import tomllib
@@ -28,8 +29,8 @@ except ModuleNotFoundError:  # Python 3.10
 PACKAGE = REPO / "atdak_cli"
 HEAVY_FOR_VERSION = ("httpx", "rich", "prompt_toolkit", "sqlite3", "pydantic")
 HEAVY_FOR_COMPLETE = ("rich", "prompt_toolkit", "pydantic", "markdown_it", "pygments")
-# Each dataclass costs ~0.6 ms to create: a streamed answer needs none of these.
-UNUSED_BY_COMPLETE = ("atdak_cli.client._completion", "atdak_cli.client._models")
+# A streamed answer of the sync client needs neither the async client nor raw responses.
+UNUSED_BY_COMPLETE = ("atdak_cli.client._async_client", "atdak_cli.client._response")
 
 
 def imported_modules(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
@@ -82,8 +83,8 @@ def test_complete_saves_its_exchange_without_the_history_row_types(
     # The row dataclasses cost ~4 ms to create; writing an exchange needs none of them.
     proc, modules = imported_modules("complete", "--base-url", api.base_url, "hi")
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "atdak_cli.store" in modules
-    assert loaded(modules, "atdak_cli.history_rows") == []
+    assert "atdak_cli.history.store" in modules
+    assert loaded(modules, "atdak_cli.history.rows") == []
     history = subprocess.run(
         [sys.executable, "-m", "atdak_cli", "history", "show", "--json"],
         capture_output=True, text=True, timeout=30, check=True,
@@ -151,7 +152,7 @@ def test_the_ast_walk_sees_imports_inside_functions_and_relative_ones() -> None:
     sample = PACKAGE / "cli.py"
     found = {module for _, module in imports_of(sample)}
     assert "typer" in found  # module level
-    assert "atdak_cli.oneshot" in found  # inside a command function
+    assert "atdak_cli.commands.complete" in found  # inside a command function
     node = ast.parse("from ..store import HistoryStore").body[0]
     assert isinstance(node, ast.ImportFrom)
     assert _resolve(node, "atdak_cli.render") == "atdak_cli.store"
@@ -186,12 +187,107 @@ def test_render_imports_neither_client_nor_store() -> None:
     """Rule 3: renderers get text deltas and nothing else."""
 
     def forbidden(module: str) -> bool:
-        return within(module, "atdak_cli.client") or within(module, "atdak_cli.store")
+        return within(module, "atdak_cli.client") or within(module, "atdak_cli.history")
 
     assert violations(sources(PACKAGE / "render"), forbidden) == []
 
 
 def test_store_never_imports_client() -> None:
     """Rule 3: the history knows nothing of HTTP."""
-    files = sources(PACKAGE / "store.py") + sources(PACKAGE / "store")
+    files = sources(PACKAGE / "history")
     assert violations(files, lambda m: within(m, "atdak_cli.client")) == []
+
+
+def runtime_imports_of(path: Path) -> Iterator[str]:
+    """The modules the file may import when it runs: :func:`imports_of` without the
+    ``if TYPE_CHECKING:`` blocks (a type-only import never runs, so it makes no cycle)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            node.body = []
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = _resolve(node, package)
+            yield base
+            yield from (f"{base}.{alias.name}" for alias in node.names)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the modules of atdak_cli it imports (a package counts only when imported
+    by name: importing ``a.b`` is not taken as depending on ``a``'s ``__init__``)."""
+    files = {module_name(p): p for p in sources(PACKAGE)}
+    return {
+        name: {m for m in runtime_imports_of(path) if m in files and m != name}
+        for name, path in files.items()
+    }
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in sorted(graph[node]):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+
+
+def test_no_import_cycles() -> None:
+    """Rule 6: every import, at any depth (lazy ones too), points one way."""
+    graph = import_graph()
+    assert "atdak_cli.history.store" in graph  # the walk found the package
+    assert cycles(graph) == []
+
+
+def test_nothing_outside_client_imports_its_private_modules() -> None:
+    """Rule 5: the client exports what the app needs as public names."""
+    files = [p for p in sources(PACKAGE) if not within(module_name(p), "atdak_cli.client")]
+    files += sources(REPO / "atdak")
+
+    def private(module: str) -> bool:
+        part = module.split(".")[2:3]
+        return (
+            within(module, "atdak_cli.client")
+            and part != []
+            and part[0].startswith("_")
+            and not part[0].startswith("__")
+        )
+
+    assert violations(files, private) == []

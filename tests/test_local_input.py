@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_server import FakeAPIServer
-from conftest import CANARY_KEY
 
-from atdak_cli import cli
+from atdak_cli import launch as cli
 from atdak_cli.errors import ExitStatus, UsageError
 from atdak_cli.prompt_input import PromptParts, build_messages, decode_text, read_text_file
+from tests.utils.api_server import FakeAPIServer
+from tests.utils.process import CANARY_KEY
 
 
 @dataclass

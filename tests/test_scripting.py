@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from api_server import FakeAPIServer, stream
-from conftest import run_atdak
 
-from atdak_cli.extract import code_blocks
+from atdak_cli.text import code_blocks
+from tests.utils.api_server import FakeAPIServer, stream
+from tests.utils.process import run_atdak
 
 CONFIG = """
 [roles.reviewer]

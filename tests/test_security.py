@@ -14,7 +14,12 @@ from typing import Any
 
 import pytest
 import typer
-from api_server import (
+
+from atdak_cli import secrets
+from atdak_cli.cli import app
+from atdak_cli.client import redact_key_shaped
+from atdak_cli.launch import main as cli_main
+from tests.utils.api_server import (
     FakeAPIServer,
     error,
     json_reply,
@@ -24,13 +29,8 @@ from api_server import (
     stream,
     stream_error_event,
 )
-from conftest import CANARY_KEY, read_only_command, readonly_mount_available, run_atdak
-from fault_replies import sse
-
-from atdak_cli import secrets
-from atdak_cli.cli import app
-from atdak_cli.cli import main as cli_main
-from atdak_cli.client._redact import redact_key_shaped
+from tests.utils.fault_replies import sse
+from tests.utils.process import CANARY_KEY, read_only_command, readonly_mount_available, run_atdak
 
 KEY = CANARY_KEY.encode()
 MASKED = "sk-…dd44"

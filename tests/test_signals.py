@@ -10,9 +10,10 @@ import threading
 import time
 
 import pytest
-from api_server import Exchange, FakeAPIServer, Reply, stream
-from conftest import CANARY_KEY, run_atdak
-from fault_replies import chunk, events_text
+
+from tests.utils.api_server import Exchange, FakeAPIServer, Reply, stream
+from tests.utils.fault_replies import chunk, events_text
+from tests.utils.process import CANARY_KEY, run_atdak
 
 
 def hold_until_gone(deltas: list[str], gone: threading.Event) -> Reply:

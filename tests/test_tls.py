@@ -1,4 +1,4 @@
-"""TLS: the certificate bundle loads on a thread while httpx is imported (atdak_cli.tls).
+"""TLS: the certificate bundle loads on a thread while httpx is imported (atdak_cli.connect).
 
 The proof that the context built there is the one used, and that it verifies: a real
 ``atdak complete`` against a loopback https server, trusted or not.
@@ -10,10 +10,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import run_atdak
-from tls_server import ANSWER
 
-from atdak_cli.tls import PendingContext, needs_tls
+from atdak_cli.connect import needs_tls
+from atdak_cli.connect import pending_context as PendingContext
+from tests.utils.process import run_atdak
+from tests.utils.tls_server import ANSWER
 
 
 @pytest.fixture(autouse=True)

@@ -6,10 +6,10 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from api_server import FakeAPIServer, http_response_bytes, raw
 
 from atdak_cli.client import AtdakClient, IncompleteStreamError
 from atdak_cli.turn import TurnRequest, run_turn
+from tests.utils.api_server import FakeAPIServer, http_response_bytes, raw
 
 
 class Recorder:

@@ -1,71 +1,89 @@
-"""``AtdakClient``: configuration, the HTTP session, retries and error translation."""
+"""``AtdakClient``: the sync client (what it decides is in ``_base``, shared with the async one)."""
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from atdak_cli.client._errors import (
-    APIConnectionError,
-    APIError,
-    APIStatusError,
-    APITimeoutError,
-    AtdakError,
-    ProxyConnectionError,
-    RedirectRefusedError,
-    status_error_class,
+from atdak_cli.client._base import (
+    MAX_ERROR_BODY,
+    NO_OPTIONS,
+    ClientConfig,
+    Query,
+    RequestOptions,
+    environment_proxy,
+    translate_transport_errors,
 )
-from atdak_cli.client._redact import mask_key, redact_key, strip_userinfo
-from atdak_cli.client._retry import MAX_RETRY_AFTER, RetryPolicy, retry_after
-from atdak_cli.client._timeouts import Deadline, Timeout
+from atdak_cli.client._defaults import DEFAULT_BASE_URL
+from atdak_cli.client._errors import APIError, StreamError
+from atdak_cli.client._redact import mask_key
+from atdak_cli.client._retry import RetryPolicy
+from atdak_cli.client._timeouts import Deadline, Timeout, TimeoutLike, Watchdog
 
 if TYPE_CHECKING:
-    from atdak_cli.client._resources import Chat, Models
-
-DEFAULT_BASE_URL = "https://api.atdak.com/v1"
-# An error body is read up to this size: enough for any real message, bounded for a
-# misbehaving server that sends megabytes.
-MAX_ERROR_BODY = 256 * 1024
+    from atdak_cli.client._resources import Call, Chat, Mode, Models
 
 
 class AtdakClient:
     """Client of the atdak Chat Completions API (and any OpenAI-compatible server).
 
-    With no arguments it reads ``ATDAK_API_KEY`` and ``ATDAK_BASE_URL``.
+    With no arguments it reads ``ATDAK_API_KEY`` and ``ATDAK_BASE_URL``. One client is safe to
+    share between threads.
     """
 
     def __init__(
         self,
         *,
         api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: Timeout | float | None = None,
+        base_url: str | httpx.URL | None = None,
+        timeout: TimeoutLike = None,
         max_retries: int = 2,
         retry_policy: RetryPolicy | None = None,
         http_client: httpx.Client | None = None,
         default_headers: Mapping[str, str] | None = None,
+        default_query: Query | None = None,
     ) -> None:
-        key = os.environ.get("ATDAK_API_KEY") if api_key is None else api_key
-        if key is None:
-            raise AtdakError("no API key: pass api_key= or set ATDAK_API_KEY")
-        if any(ord(c) < 0x21 or ord(c) == 0x7F for c in key):
-            raise AtdakError("the API key contains whitespace or control characters")
-        self.api_key = key
-        self.base_url = (base_url or os.environ.get("ATDAK_BASE_URL") or DEFAULT_BASE_URL).rstrip(
-            "/"
+        self._config = ClientConfig(
+            api_key=api_key,
+            base_url=None if base_url is None else str(base_url),
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_policy=retry_policy,
+            default_headers=default_headers,
+            default_query=default_query,
         )
-        self.timeout = Timeout.coerce(timeout)
-        self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(follow_redirects=False)
-        self._headers = {"User-Agent": "atdak-python", **(default_headers or {})}
+
+    @classmethod
+    def _from_config(cls, config: ClientConfig, http: httpx.Client) -> AtdakClient:
+        client = cls.__new__(cls)
+        client._config, client._http, client._owns_http = config, http, False
+        return client
+
+    @property
+    def api_key(self) -> str:
+        return self._config.api_key
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    @property
+    def timeout(self) -> Timeout:
+        return self._config.timeout
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self._config.retry_policy
+
+    @property
+    def max_retries(self) -> int:
+        return self._config.retry_policy.max_retries
 
     @cached_property
     def chat(self) -> Chat:
@@ -82,23 +100,35 @@ class AtdakClient:
     def with_options(
         self,
         *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: TimeoutLike = None,
+        max_retries: int | None = None,
         retry_policy: RetryPolicy | None = None,
-        timeout: Timeout | float | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        default_query: Query | None = None,
     ) -> AtdakClient:
-        """A copy with other options over the same connection pool (which this client keeps
-        owning: close this one, not the copy)."""
-        return AtdakClient(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout if timeout is None else timeout,
-            retry_policy=retry_policy or self.retry_policy,
-            http_client=self._http,
-            default_headers=self._headers,
+        """A copy with some options replaced (headers and query merged) over the same
+        connection pool, which this client keeps owning: close this one, not the copy."""
+        config = self._config.copy(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_policy=retry_policy,
+            default_headers=default_headers,
+            default_query=default_query,
         )
+        return AtdakClient._from_config(config, self._http)
+
+    copy = with_options
 
     def close(self) -> None:
         if self._owns_http:
             self._http.close()
+
+    def is_closed(self) -> bool:
+        return self._http.is_closed
 
     def __enter__(self) -> AtdakClient:
         return self
@@ -113,7 +143,7 @@ class AtdakClient:
 
     def redact(self, text: str) -> str:
         """``text`` with this client's key masked (servers sometimes echo it back)."""
-        return redact_key(text, self.api_key)
+        return self._config.redact(text)
 
     def send(
         self,
@@ -123,161 +153,147 @@ class AtdakClient:
         body: Mapping[str, Any] | None,
         deadline: Deadline,
         stream: bool,
+        options: RequestOptions = NO_OPTIONS,
     ) -> httpx.Response:
         """Send with retries; returns an open response with a 2xx status (caller closes)."""
         attempt = 0
         while True:
             try:
-                return self._send_once(method, path, body=body, deadline=deadline, stream=stream)
+                return self._send_once(method, path, body, deadline, stream, options)
             except APIError as error:
-                self._wait_or_raise(error, attempt, deadline)
+                delay = self._config.retry_delay(error, attempt, deadline)
+                self._config.retry_policy.sleep(delay)
                 attempt += 1
-
-    def _wait_or_raise(self, error: APIError, attempt: int, deadline: Deadline) -> None:
-        policy = self.retry_policy
-        if not policy.should_retry(error, attempt):
-            raise error
-        headers = error.response.headers if isinstance(error, APIStatusError) else None
-        delay = policy.delay(attempt, headers)
-        left = deadline.remaining()
-        if delay > MAX_RETRY_AFTER or (left is not None and delay >= left):
-            # A wait that cannot fit is not slept: the error is reported at once.
-            if headers is not None and retry_after(headers) is not None:
-                error.message = f"{error.message} (the server asks to retry in {delay:.0f} s)"
-                error.args = (error.message,)
-            raise error
-        policy.sleep(delay)
 
     def _send_once(
         self,
         method: str,
         path: str,
-        *,
         body: Mapping[str, Any] | None,
         deadline: Deadline,
         stream: bool,
+        options: RequestOptions,
     ) -> httpx.Response:
-        request = self._build_request(method, path, body=body, deadline=deadline, stream=stream)
+        request = self._config.build_request(
+            self._http, method, path, body=body, deadline=deadline, stream=stream, options=options
+        )
         proxy = environment_proxy(request.url) if self._http.trust_env else None
         with translate_transport_errors(request, proxy=proxy):
             response = self._http.send(request, stream=True)
         if response.is_success:
             return response
-        raise self._status_error(response)
-
-    def _build_request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Mapping[str, Any] | None,
-        deadline: Deadline,
-        stream: bool,
-    ) -> httpx.Request:
-        timeout = self.timeout
-        read = deadline.cap(timeout.first_content if stream else timeout.idle)
-        headers = {
-            **self._headers,
-            "Accept": "text/event-stream" if stream else "application/json",
-        }
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        if stream:
-            # Compressed event streams are buffered by some proxies: ask for none.
-            headers["Accept-Encoding"] = "identity"
-        content = None if body is None else json.dumps(body, ensure_ascii=False).encode()
-        if content is not None:
-            headers["Content-Type"] = "application/json"
-        connect = deadline.cap(timeout.connect)
-        return self._http.build_request(
-            method,
-            self.base_url + path,
-            content=content,
-            headers=headers,
-            timeout=httpx.Timeout(connect=connect, read=read, write=connect, pool=connect),
-        )
-
-    def _status_error(self, response: httpx.Response) -> APIError:
         try:
             raw = _read_bounded(response, MAX_ERROR_BODY)
         except (httpx.HTTPError, OSError):
             raw = b""
         finally:
             response.close()
-        if response.is_redirect:
-            location = strip_userinfo(response.headers.get("location", ""))
-            return RedirectRefusedError(response.status_code, location, request=response.request)
-        # Redacted before anything is cut or parsed: a key straddling a cut must not leak.
-        body, message = _error_message(self.redact(raw.decode("utf-8", "replace")), response)
-        cls = status_error_class(response.status_code)
-        return cls(message, response=response, body=body)
+        raise self._config.status_error(response, raw)
+
+    def _request(self, call: Call, mode: Mode) -> Any:
+        """Send ``call`` and answer as ``mode`` says: the object, or a raw response."""
+        timeout = self._config.request_timeout(call.options)
+        deadline = Deadline(timeout.total)
+
+        def send() -> httpx.Response:
+            return self.send(
+                call.method,
+                call.path,
+                body=call.body,
+                deadline=deadline,
+                stream=call.stream,
+                options=call.options,
+            )
+
+        if mode == "streaming":
+            from atdak_cli.client._response import APIResponse, ResponseContextManager
+
+            def opened() -> APIResponse[Any]:
+                response = send()
+                return APIResponse(response, lambda: self._parse(call, response, timeout, deadline))
+
+            return ResponseContextManager(opened)
+        response = send()
+        if mode == "parsed":
+            return self._parse(call, response, timeout, deadline)
+        from atdak_cli.client._response import LegacyAPIResponse
+
+        if call.stream:
+            return LegacyAPIResponse(
+                response, lambda: self._open_stream(call, response, timeout, deadline)
+            )
+        content = _read_body(response, deadline)
+        return LegacyAPIResponse(
+            response, lambda: self._parse_read(call, response, content, timeout, deadline)
+        )
+
+    def _open_stream(
+        self, call: Call, response: httpx.Response, timeout: Timeout, deadline: Deadline
+    ) -> Any:
+        from atdak_cli.client._streaming import Stream
+
+        return Stream(
+            response,
+            timeout=timeout,
+            deadline=deadline,
+            redact=self.redact,
+            include_usage=call.include_usage,
+        )
+
+    def _parse(
+        self, call: Call, response: httpx.Response, timeout: Timeout, deadline: Deadline
+    ) -> Any:
+        if call.parse_json is None:
+            stream = self._open_stream(call, response, timeout, deadline)
+            if call.stream:
+                return stream
+            return _read_completion(stream)
+        from atdak_cli.client._resources import parse_json_answer
+
+        return parse_json_answer(call, response, _read_body(response, deadline))
+
+    def _parse_read(
+        self,
+        call: Call,
+        response: httpx.Response,
+        content: bytes,
+        timeout: Timeout,
+        deadline: Deadline,
+    ) -> Any:
+        """The object of an answer whose body was read already (the raw mode)."""
+        if call.parse_json is not None:
+            from atdak_cli.client._resources import parse_json_answer
+
+            return parse_json_answer(call, response, content)
+        from atdak_cli.client._streaming import _StreamCore, completion_from_body
+
+        core = _StreamCore(response, timeout=timeout, deadline=deadline, redact=self.redact)
+        return completion_from_body(core, content)
 
 
-@contextmanager
-def translate_transport_errors(
-    request: httpx.Request, *, proxy: str | None = None
-) -> Iterator[None]:
-    """httpx's exceptions become ours at the library boundary. ``proxy`` is the one the
-    request goes through, if any: when it fails, the message is about it, not the server."""
+def _read_completion(stream: Any) -> Any:
+    """A non-streamed answer; a server that streams anyway is assembled transparently."""
+    from atdak_cli.client._streaming import completion_of
+
+    with stream:
+        for _ in stream:
+            pass
+    return completion_of(stream)
+
+
+def _read_body(response: httpx.Response, deadline: Deadline) -> bytes:
+    """The whole body, within what is left of the deadline; the response is closed after."""
+    watchdog = Watchdog(response)
+    watchdog.arm(deadline.remaining(), "total")
     try:
-        yield
-    except httpx.TimeoutException as exc:
-        raise APITimeoutError(f"{_timeout_kind(exc)} timed out", request=request) from exc
-    except httpx.UnsupportedProtocol as exc:
-        raise APIConnectionError(f"unsupported URL: {exc}", request=request) from exc
-    except (httpx.ConnectError, httpx.ProxyError) as exc:
-        if proxy is None:
-            raise APIConnectionError(_describe_transport(exc, request), request=request) from exc
-        shown = strip_userinfo(proxy)
-        message = f"cannot reach {_address(request.url)} through the proxy {shown} ({_detail(exc)})"
-        raise ProxyConnectionError(message, proxy=shown, request=request) from exc
-    except httpx.TransportError as exc:
-        raise APIConnectionError(_describe_transport(exc, request), request=request) from exc
-
-
-def environment_proxy(url: httpx.URL) -> str | None:
-    """The proxy httpx takes from the environment for ``url`` (``HTTPS_PROXY``,
-    ``HTTP_PROXY``, ``ALL_PROXY``, less the hosts in ``NO_PROXY``), read as httpx reads it."""
-    from urllib.request import getproxies, proxy_bypass
-
-    proxies = getproxies()
-    proxy = proxies.get(url.scheme) or proxies.get("all")
-    if not proxy or proxy_bypass(_address(url)):
-        return None
-    return proxy if "://" in proxy else f"http://{proxy}"
-
-
-def _timeout_kind(exc: httpx.TimeoutException) -> str:
-    if isinstance(exc, httpx.ConnectTimeout):
-        return "connecting"
-    if isinstance(exc, httpx.ReadTimeout):
-        return "waiting for the server to answer"
-    if isinstance(exc, httpx.PoolTimeout):
-        return "waiting for a free connection"
-    return "sending the request"
-
-
-def _describe_transport(exc: httpx.TransportError, request: httpx.Request) -> str:
-    host, detail = _address(request.url), _detail(exc)
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect to {host} ({detail})"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return f"{host} closed the connection or did not speak HTTP ({detail})"
-    if isinstance(exc, httpx.ProxyError):
-        return f"the proxy failed ({strip_userinfo(detail)})"
-    return f"connection to {host} failed ({detail})"
-
-
-def _address(url: httpx.URL) -> str:
-    """``host:port``: with several local servers, the port is what tells them apart."""
-    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
-    host = f"[{url.host}]" if ":" in url.host else url.host
-    return f"{host}:{port}" if port else host
-
-
-def _detail(exc: httpx.TransportError) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+        return response.read()
+    except httpx.HTTPError as exc:
+        raise StreamError(
+            f"the answer could not be read ({exc})", request=response.request
+        ) from exc
+    finally:
+        watchdog.disarm()
+        response.close()
 
 
 def _read_bounded(response: httpx.Response, limit: int) -> bytes:
@@ -291,58 +307,4 @@ def _read_bounded(response: httpx.Response, limit: int) -> bytes:
     return b"".join(parts)[:limit]
 
 
-def _error_message(raw: str, response: httpx.Response) -> tuple[object, str]:
-    """The body (parsed when JSON) and one readable line about the failure."""
-    status = f"HTTP {response.status_code}"
-    text = raw.strip()
-    try:
-        body: object = json.loads(text) if text else None
-    except ValueError:
-        body = None
-    message = _message_in(body)
-    if message is None:
-        media = response.headers.get("content-type", "").split(";")[0].strip()
-        if not text:
-            message = response.reason_phrase or "no details"
-        elif media in ("text/html", "application/xhtml+xml") or text.lstrip().startswith("<"):
-            message = _html_title(text) or "an HTML error page"
-        else:
-            message = text
-        body = text if body is None else body
-    line = " ".join(message.split())
-    if len(line) > 300:
-        line = line[:297] + "..."
-    return body, f"{status}: {line}"
-
-
-def _message_in(body: object) -> str | None:
-    """OpenAI ``{"error": {"message"}}``, FastAPI ``{"detail"}``, vLLM ``{"message"}``, a string."""
-    if isinstance(body, str):
-        return body
-    if not isinstance(body, dict):
-        return None
-    error = body.get("error", body)
-    if isinstance(error, str):
-        return error
-    if isinstance(error, dict):
-        for key in ("message", "detail", "msg"):
-            value = error.get(key)
-            if isinstance(value, str) and value:
-                return value
-        detail = error.get("detail")
-        if detail is not None:
-            return json.dumps(detail, ensure_ascii=False)
-    return None
-
-
-def _html_title(text: str) -> str | None:
-    lower = text.lower()
-    start = lower.find("<title>")
-    end = lower.find("</title>")
-    if start == -1 or end <= start:
-        return None
-    title = " ".join(text[start + 7 : end].split())
-    return f"an HTML page: {title}" if title else None
-
-
-__all__ = ["AtdakClient", "DEFAULT_BASE_URL", "RedirectRefusedError", "mask_key"]
+__all__ = ["AtdakClient", "DEFAULT_BASE_URL", "mask_key"]

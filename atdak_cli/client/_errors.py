@@ -11,7 +11,10 @@
       │ ├ ProxyConnectionError
       │ └ RedirectRefusedError
       └ StreamError (malformed SSE, bad JSON chunk, in-band {"error": ...})
+        ├ ServerStreamError (the server reported an error mid-answer)
+        ├ APIResponseValidationError (a 2xx answer that is not the object the API promises)
         └ IncompleteStreamError (EOF or reset before the model finished; carries the partial text)
+          └ StreamTimeoutError (a deadline passed mid-answer: also an APITimeoutError)
 
 httpx exceptions are translated at the boundary and never escape this package. Messages carry
 the server's ``error.message``; never a header or a key.
@@ -43,7 +46,9 @@ __all__ = [
     "RedirectRefusedError",
     "StreamError",
     "ServerStreamError",
+    "APIResponseValidationError",
     "IncompleteStreamError",
+    "StreamTimeoutError",
 ]
 
 
@@ -127,15 +132,27 @@ class InternalServerError(APIStatusError):
 class APIConnectionError(APIError):
     """The server could not be reached, or the connection broke."""
 
-    def __init__(self, message: str = "connection error", *, request: httpx.Request | None = None):
-        super().__init__(message, request=request)
+    def __init__(
+        self,
+        message: str = "connection error",
+        *,
+        request: httpx.Request | None = None,
+        body: object | None = None,
+    ) -> None:
+        super().__init__(message, request=request, body=body)
 
 
 class APITimeoutError(APIConnectionError):
     """A connect, read or overall deadline passed."""
 
-    def __init__(self, message: str = "request timed out", *, request: httpx.Request | None = None):
-        super().__init__(message, request=request)
+    def __init__(
+        self,
+        message: str = "request timed out",
+        *,
+        request: httpx.Request | None = None,
+        body: object | None = None,
+    ) -> None:
+        super().__init__(message, request=request, body=body)
 
 
 class ProxyConnectionError(APIConnectionError):
@@ -183,6 +200,25 @@ class ServerStreamError(StreamError):
     """The server reported an error inside the stream."""
 
 
+class APIResponseValidationError(StreamError):
+    """The server answered 2xx with something that is not the API's object (a model list
+    that is not a list, a completion that is not a JSON object)."""
+
+    response: httpx.Response | None
+    status_code: int | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response | None = None,
+        body: object | None = None,
+    ) -> None:
+        super().__init__(message, request=response.request if response else None, body=body)
+        self.response = response
+        self.status_code = response.status_code if response is not None else None
+
+
 class IncompleteStreamError(StreamError):
     """The stream ended before the model finished.
 
@@ -202,6 +238,16 @@ class IncompleteStreamError(StreamError):
     ) -> None:
         super().__init__(message, request=request, partial=partial)
         self.reason = reason
+
+
+class StreamTimeoutError(IncompleteStreamError, APITimeoutError):
+    """A deadline (first content, idle, total) passed mid-answer: ``except APITimeoutError``
+    catches it as it catches a connect timeout, and ``partial`` keeps what came."""
+
+    def __init__(
+        self, message: str, *, partial: str = "", request: httpx.Request | None = None
+    ) -> None:
+        super().__init__(message, partial=partial, reason="timeout", request=request)
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
@@ -30,7 +30,8 @@ MAX_RETRY_AFTER = 60.0
 class RetryPolicy:
     """Exponential backoff from ``initial_delay`` doubling to ``max_delay``, with jitter.
 
-    ``sleep`` and ``jitter`` are injectable so tests never really wait.
+    ``sleep`` (``async_sleep`` for the async client; None: ``asyncio.sleep``) and ``jitter``
+    are injectable so tests never really wait.
     """
 
     max_retries: int = 2
@@ -38,6 +39,7 @@ class RetryPolicy:
     max_delay: float = 8.0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     jitter: Callable[[], float] = field(default=random.random, repr=False)
+    async_sleep: Callable[[float], Awaitable[None]] | None = field(default=None, repr=False)
 
     def should_retry(self, error: APIError, attempt: int) -> bool:
         """Whether ``error`` on 0-based ``attempt`` deserves another try."""

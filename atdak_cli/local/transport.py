@@ -26,9 +26,9 @@ from typing import Any
 
 import httpx
 
+from atdak_cli.catalog import LOCAL_MODEL_ID
 from atdak_cli.local import model as local_model
 from atdak_cli.local.model import (
-    LOCAL_MODEL_ID,
     Completion,
     ContextLengthError,
     LoadedModel,

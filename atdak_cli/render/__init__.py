@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
 from typing import TYPE_CHECKING, Literal, Protocol
+
+from atdak_cli.warmup import Warmup
 
 if TYPE_CHECKING:
     from atdak_cli.terminal import Terminal
@@ -61,29 +61,21 @@ def make_renderer(terminal: Terminal, mode: RenderMode) -> Renderer:
 
 class LazyRenderer:
     """A renderer made when it first has something to show, or ahead of that on a thread
-    (:meth:`prepare`): importing rich costs ~80 ms, better spent while the model thinks than
-    before the question is sent. Until it exists there is nothing on the screen to start,
-    flush, finish or abort."""
+    (:meth:`prepare`; the saving is in :mod:`atdak_cli.warmup`). Until it exists there is
+    nothing on the screen to start, flush, finish or abort."""
 
     def __init__(self, terminal: Terminal, mode: RenderMode) -> None:
-        self._terminal, self._mode = terminal, mode
+        self.pending = Warmup(lambda: make_renderer(terminal, mode), name="atdak-renderer")
         self._renderer: Renderer | None = None
-        self._lock = threading.Lock()
 
     def prepare(self) -> None:
-        """Make the renderer on a thread (a failure is met again, and raised, on first use)."""
-
-        def build() -> None:
-            with contextlib.suppress(Exception):
-                self.get()
-
-        threading.Thread(target=build, name="atdak-renderer", daemon=True).start()
+        """Make the renderer on a thread (a failure is raised on first use)."""
+        self.pending.start()
 
     def get(self) -> Renderer:
-        with self._lock:
-            if self._renderer is None:
-                self._renderer = make_renderer(self._terminal, self._mode)
-            return self._renderer
+        if self._renderer is None:
+            self._renderer = self.pending.result()
+        return self._renderer
 
     def start(self) -> None:
         if self._renderer is not None:

@@ -1,0 +1,1 @@
+"""What the tests share: the loopback API and TLS servers, scripted faults, running atdak."""
