@@ -34,6 +34,10 @@ class TurnRequest:
     stream: bool = True
     # Fields beyond the API page's (e.g. OpenAI's stream_options), sent as they are.
     extra_body: dict[str, Any] = field(default_factory=dict)
+    # The tools offered (the API's ``tools``); with them an answer may be tool calls.
+    tools: list[dict[str, Any]] | None = None
+    # Runs once the response has begun: the moment to start tool servers in the background.
+    on_response: Callable[[], None] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -52,6 +56,8 @@ class TurnResult:
     chunks: int = 0
     # The tools the model asked to call (their names; "" for a call without one).
     tool_calls: list[str] = field(default_factory=list)
+    # The same calls whole, as the API's dicts (id, type, function: name, arguments).
+    calls: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def completion(self) -> ChatCompletion | None:
@@ -96,7 +102,8 @@ def run_turn(
             _stream_answer(client, request, renderer, result)
         else:
             _whole_answer(client, request, renderer, result)
-        refuse_tool_calls(result.finish_reason, result.tool_calls)
+        if not request.tools:
+            refuse_tool_calls(result.finish_reason, result.tool_calls)
     except BaseException as exc:
         _fail(result, exc)
         if renderer is not None:
@@ -119,8 +126,11 @@ def _stream_answer(
         messages=request.messages,
         stream=True,
         extra_body=request.extra_body,
+        tools=request.tools,
         **request.params,
     )
+    if request.on_response is not None:
+        request.on_response()
     batch = _ReadBatch(renderer) if renderer is not None else None
     with stream:
         try:
@@ -142,6 +152,7 @@ def _stream_answer(
             result.text, result.reasoning = stream.text, stream.reasoning
             result.finish_reason, result.usage = stream.finish_reason, stream.usage
             result.tool_calls = tool_names(stream.tool_calls)
+            result.calls = [call.to_dict() for call in stream.tool_calls]
     if batch is not None:
         batch.push()
     result.assemble = stream.to_completion
@@ -188,6 +199,7 @@ def _whole_answer(
         messages=request.messages,
         stream=False,
         extra_body=request.extra_body,
+        tools=request.tools,
         **request.params,
     )
     choice = completion.choices[0] if completion.choices else None
@@ -196,6 +208,7 @@ def _whole_answer(
         result.reasoning = choice.message.reasoning_content or ""
         result.finish_reason = choice.finish_reason
         result.tool_calls = tool_names(choice.message.tool_calls)
+        result.calls = [call.to_dict() for call in choice.message.tool_calls or ()]
     result.usage, result.assemble = completion.usage, lambda: completion
     if renderer is not None:
         _show(renderer, result.reasoning, result.text)

@@ -2,8 +2,8 @@
 
 1. Time to first token, ``atdak complete`` as a whole process into a pipe (spawn until the
    first byte of the answer on stdout), against the loopback API server of the tests
-   (tests/api_server.py, which answers at once): without tools, and with ``-T fx`` (our own
-   MCP server, tests/mcp_fixture_server.py) and its tool list cached. Goal: with tools at
+   (tests/utils/api_server.py, which answers at once): without tools, and with ``-T fx`` (our own
+   MCP server, tests/utils/mcp_fixture_server.py) and its tool list cached. Goal: with tools at
    most 1.2x without. Interleaved rounds after one warm-up round that fills the cache; medians.
 2. One tool round trip's overhead, in-process, the server already started: run_chain with
    one call (request, run the tool, request again) minus two plain requests minus the tool's
@@ -23,10 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from api_server import FakeAPIServer, RecordedRequest, Reply, respond_with, stream  # noqa: E402
-from tools_helpers import fixture_stdio  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 from atdak_cli.client import AtdakClient  # noqa: E402
 from atdak_cli.tools.approval import Decision  # noqa: E402
@@ -36,6 +33,8 @@ from atdak_cli.tools.display import ToolDisplay  # noqa: E402
 from atdak_cli.tools.loop import Message, ToolSession, run_chain  # noqa: E402
 from atdak_cli.tools.sender import api_sender  # noqa: E402
 from atdak_cli.tools.toolbox import Prepared, Toolbox  # noqa: E402
+from tests.utils.api_server import FakeAPIServer, RecordedRequest, Reply, respond_with, stream  # noqa: E402
+from tests.utils.mcp_servers import fixture_stdio  # noqa: E402
 
 KEY = "sk-bench-tools"
 GOAL_RATIO = 1.2

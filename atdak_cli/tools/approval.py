@@ -141,7 +141,7 @@ class TerminalApprover:
 
 
 def _edit_in_editor(text: str) -> str:
-    from atdak_cli.repl_commands import edit_in_editor
+    from atdak_cli.repl.editor import edit_in_editor
 
     return edit_in_editor(text)
 

@@ -41,7 +41,7 @@ class ToolListCache:
         entries[key] = listing
         while len(entries) > _LIMIT:
             entries.pop(next(iter(entries)))
-        from atdak_cli.files import replace_file
+        from atdak_cli.paths import replace_file
 
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

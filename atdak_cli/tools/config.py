@@ -284,7 +284,7 @@ def _replace_checked(path: Path, text: str, expected: dict[str, Any]) -> None:
             f"cannot edit the [mcp] tables of {path} safely",
             hint="write each server as its own [mcp.NAME] table, or edit the file by hand",
         )
-    from atdak_cli.files import replace_file
+    from atdak_cli.paths import replace_file
 
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:

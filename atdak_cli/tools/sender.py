@@ -29,7 +29,7 @@ def api_sender(
             model=model,
             messages=messages,
             stream=True,
-            extra_body={"tools": tools} if tools else {},
+            tools=tools or None,
             **(params or {}),
         )
         on_response()
@@ -38,6 +38,7 @@ def api_sender(
                 text = chunk.choices[0].delta.content if chunk.choices[0].index == 0 else ""
                 if text:
                     on_text(text)
-        return ModelReply(stream.text, stream.tool_calls, stream.finish_reason)
+        calls = [call.to_dict() for call in stream.tool_calls]
+        return ModelReply(stream.text, calls, stream.finish_reason)
 
     return send

@@ -11,9 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_server import FakeAPIServer, RecordedRequest, Reply, respond_with, stream
-from conftest import CANARY_KEY
-from tools_helpers import fixture_stdio, time_server
 
 from atdak_cli.client import AtdakClient
 from atdak_cli.errors import UsageError
@@ -23,6 +20,9 @@ from atdak_cli.tools.display import ToolDisplay
 from atdak_cli.tools.loop import ChainLimitError, Message, ToolSession, run_chain
 from atdak_cli.tools.sender import api_sender
 from atdak_cli.tools.toolbox import Prepared, Toolbox
+from tests.utils.api_server import FakeAPIServer, RecordedRequest, Reply, respond_with, stream
+from tests.utils.mcp_servers import fixture_stdio, time_server
+from tests.utils.process import CANARY_KEY
 
 
 class Approve:

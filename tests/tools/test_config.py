@@ -168,10 +168,9 @@ def test_the_cache_key_changes_with_what_would_be_started() -> None:
 
 
 def test_manage_add_list_and_import(tmp_path: Path) -> None:
-    from tools_helpers import time_server
-
     from atdak_cli.tools.manage import add, configured, import_document, status_lines
     from atdak_cli.tools.mcp_client import probe
+    from tests.utils.mcp_servers import time_server
 
     path = tmp_path / "config.toml"
     command = [time_server().command or "", "--local-timezone", "UTC"]

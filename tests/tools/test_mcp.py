@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CANARY_KEY
-from tools_helpers import fixture_http, fixture_stdio, git_server, make_repo, time_server
 
 from atdak_cli.tools.config import ServerConfig
 from atdak_cli.tools.mcp_client import McpServers, ToolServerError
+from tests.utils.mcp_servers import fixture_http, fixture_stdio, git_server, make_repo, time_server
+from tests.utils.process import CANARY_KEY
 
 
 def test_time_server_lists_its_tools_and_answers_a_call() -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from conftest import REPO
 
 from atdak_cli.tools.untrusted import first_line, printable
+from tests.utils.process import REPO
 
 DRIVER = Path(__file__).resolve().parent / "approval_driver.py"
 
@@ -25,7 +25,7 @@ def spawn(*calls: dict[str, str], env: dict[str, str] | None = None) -> pexpect.
 
 
 def decision(child: pexpect.spawn) -> dict[str, object]:
-    child.expect(r"DECISION (\{.*\})\r\n")
+    child.expect(r"DECISION (\{[^\r\n]*\})\r\n")
     return json.loads(child.match.group(1))  # type: ignore[union-attr]
 
 
