@@ -15,18 +15,23 @@ from atdak_cli import __version__
 from atdak_cli.config import Flags
 from atdak_cli.options import (
     ApiKeyOpt,
+    ApproveToolsOpt,
     BaseUrlOpt,
+    ChainLimitOpt,
     ContinueOpt,
+    FunctionsOpt,
     GroupedCommand,
     InsecureOpt,
     JsonOpt,
     ProfileOpt,
     TimeoutOpt,
+    ToolsOpt,
     connection_options,
     examples,
     model_options,
     option,
     output_options,
+    tool_options,
     with_flags,
 )
 
@@ -120,6 +125,10 @@ def complete(
     extract_last: Annotated[
         bool, option("--extract-last", help="Print only the last fenced code block.")
     ] = False,
+    tools: ToolsOpt = None,
+    functions: FunctionsOpt = None,
+    approve_tools: ApproveToolsOpt = False,
+    chain_limit: ChainLimitOpt = 5,
 ) -> int:
     from atdak_cli.commands.complete import CompleteOptions, run
 
@@ -129,7 +138,7 @@ def complete(
     return run(flags, CompleteOptions(
         prompt=tuple(prompt or ()), files=tuple(file or ()), messages=messages,
         continue_last=continue_last, conversation=conversation, json=json_out, usage=usage,
-        extract=which,
+        extract=which, tools=tool_options(tools, functions, approve_tools, chain_limit),
     ))  # fmt: skip
 
 

@@ -67,7 +67,19 @@ def m003_reasoning(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE messages ADD COLUMN reasoning TEXT")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_fts, m003_reasoning]
+def m004_tool_calls(conn: sqlite3.Connection) -> None:
+    """Tool use (-T): the calls an assistant message asked for (the API's JSON), and which
+    call a ``tool`` message answers."""
+    conn.execute("ALTER TABLE messages ADD COLUMN tool_calls TEXT")
+    conn.execute("ALTER TABLE messages ADD COLUMN tool_call_id TEXT")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    m001_initial,
+    m002_fts,
+    m003_reasoning,
+    m004_tool_calls,
+]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
