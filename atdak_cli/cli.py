@@ -67,6 +67,7 @@ config_app = group("config", "Show where the configuration lives and what it say
 completion_app = group("completion", "Shell completion for bash, zsh and fish.")
 history_app = group("history", "Browse, search and export saved conversations.")
 roles_app = group("roles", "Named system prompts with default parameters.")
+mcp_app = group("mcp", "MCP servers whose tools -T offers to the model.")
 
 
 def _version(value: bool) -> None:
@@ -365,6 +366,72 @@ def usage_report(json_out: JsonOpt = False) -> None:
     from atdak_cli.commands.usage import print_usage_report
 
     print_usage_report(as_json=json_out)
+
+
+@mcp_app.command(
+    "add",
+    epilog=examples(
+        "atdak mcp add time -- uvx mcp-server-time",
+        "atdak mcp add git --allow git_status -- mcp-server-git --repository .",
+        'atdak mcp add docs --url https://example.com/mcp --header "Authorization: Bearer ${T}"',
+    ),
+)
+def mcp_add(
+    name: Annotated[str, typer.Argument(help="The server's name (-T NAME).")],
+    command: Annotated[
+        list[str] | None, typer.Argument(metavar="-- CMD [ARGS]...", help="The stdio command.")
+    ] = None,
+    url: Annotated[
+        str | None, option("--url", metavar="URL", help="A streamable-HTTP server.")
+    ] = None,
+    env: Annotated[
+        list[str] | None, option("--env", metavar="KEY=VALUE", help="Environment variable.")
+    ] = None,
+    header: Annotated[
+        list[str] | None, option("--header", metavar="NAME: VALUE", help="HTTP header.")
+    ] = None,
+    allow: Annotated[
+        list[str] | None, option("--allow", metavar="TOOL", help="Run TOOL without asking.")
+    ] = None,
+    timeout: Annotated[
+        float | None, option("--timeout", metavar="SECONDS", help="Per-call timeout.")
+    ] = None,
+) -> None:
+    """Add (or replace) an MCP server in the config."""
+    from atdak_cli.commands.mcp import add
+
+    add(
+        name, list(command or ()), url=url, env=list(env or ()), headers=list(header or ()),
+        allow=list(allow or ()), timeout=timeout,
+    )  # fmt: skip
+
+
+@mcp_app.command("list")
+def mcp_list() -> None:
+    """Each server, whether it starts, and its tools."""
+    from atdak_cli.commands.mcp import list_servers
+
+    list_servers()
+
+
+@mcp_app.command("remove")
+def mcp_remove(name: Annotated[str, typer.Argument(help="The server's name.")]) -> None:
+    """Remove an MCP server from the config."""
+    from atdak_cli.commands.mcp import remove
+
+    remove(name)
+
+
+@mcp_app.command(
+    "import", epilog=examples("atdak mcp import ~/.config/Claude/claude_desktop_config.json")
+)
+def mcp_import(
+    source: Annotated[str, typer.Argument(metavar="FILE", help="mcpServers JSON (- = stdin).")],
+) -> None:
+    """Import the mcpServers JSON of another client (new names only)."""
+    from atdak_cli.commands.mcp import import_servers
+
+    import_servers(source)
 
 
 @roles_app.command("list")
