@@ -193,13 +193,18 @@ def chat(
     resume: Annotated[
         int | None, option("--resume", metavar="ID", help="Resume conversation ID.")
     ] = None,
+    tools: ToolsOpt = None,
+    functions: FunctionsOpt = None,
+    approve_tools: ApproveToolsOpt = False,
+    chain_limit: ChainLimitOpt = 5,
 ) -> int:
     """Talk with a model in an interactive session.
 
     Ctrl-D or /exit leaves; /help lists the slash commands."""
     from atdak_cli.repl.loop import ChatOptions, start
 
-    return start(flags, ChatOptions(tuple(file or ()), continue_last, resume))
+    tool_opts = tool_options(tools, functions, approve_tools, chain_limit)
+    return start(flags, ChatOptions(tuple(file or ()), continue_last, resume, tool_opts))
 
 
 @app.command(epilog=examples("atdak models", "atdak models --json | jq '.[].id'"))

@@ -165,6 +165,27 @@ def _parse_value(name: str, raw: str) -> float | int | None:
         raise UsageError(f"{name.replace('_', '-')} must be {kind}, not {raw!r}") from None
 
 
+@command("/tools [on|off NAME]", "list the tools offered, or turn one (or a server's) on or off")
+def _tools(state: ChatState, arg: str) -> Action:
+    if state.tools is None:
+        state.say("no tools in this session: start it with -T NAME or --functions FILE")
+        return None
+    toolbox = state.tools.toolbox
+    verb, _, name = arg.partition(" ")
+    if verb in ("on", "off") and name.strip():
+        switched = toolbox.switch(name.strip(), on=verb == "on")
+        state.say(f"{', '.join(switched)}: {verb}")
+        return None
+    if arg:
+        raise UsageError("usage: /tools, /tools on NAME, /tools off NAME")
+    from atdak_cli.tools.untrusted import first_line
+
+    for api_name, offered in toolbox.offered.items():
+        mark = "off" if api_name in toolbox.disabled else "on "
+        state.say(f"{mark} {offered.spec.qualified}  {first_line(offered.spec.description, 60)}")
+    return None
+
+
 @command("/clear", "start a new conversation")
 def _clear(state: ChatState, arg: str) -> Action:
     state.switch(None, Conversation(system=state.conversation.system))

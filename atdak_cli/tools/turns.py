@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 class _ChainRecorder:
     """The question once, then one answer row per request of the chain."""
 
-    def __init__(self, inner: TurnRecorder | None) -> None:
+    def __init__(self, inner: TurnRecorder | None, added: list[Message]) -> None:
         self.inner = inner
         self.rounds = 0
+        self.added = added
 
     def question(self, request: TurnRequest) -> None:
         if self.inner is None:
@@ -39,6 +40,7 @@ class _ChainRecorder:
             self.inner.answer(request, result)
 
     def message(self, message: Message) -> None:
+        self.added.append(message)
         recorder = cast("HistoryRecorder | None", self.inner)
         if message.get("role") == "tool" and hasattr(recorder, "tool_message"):
             content = str(message.get("content") or "")
@@ -55,10 +57,12 @@ def run_tool_turns(
     *,
     renderer: Callable[[], Renderer | None],
     recorder: TurnRecorder | None = None,
+    added: list[Message] | None = None,
 ) -> tuple[TurnResult, list[Message]]:
     """Ask, run the calls the model asks for, ask again, until it answers; the last turn's
-    result and every message the chain added (assistant calls, tool results, the answer)."""
-    chain_recorder = _ChainRecorder(recorder)
+    result and every message the chain added (assistant calls, tool results, the answer).
+    ``added`` hears the calls and results as they come, however the chain ends."""
+    chain_recorder = _ChainRecorder(recorder, added if added is not None else [])
     session.on_message = chain_recorder.message
     messages: list[Message] = list(request.messages)
     asked = len(messages)
