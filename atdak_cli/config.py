@@ -202,7 +202,9 @@ def unknown_keys(config: Mapping[str, Any], path: Path) -> Iterator[tuple[str, s
             yield from _unknown_in(section, tuple(_TYPES), f"[{table}.{name}] of {path}")
     for name, price in _tables(config, "prices"):
         yield from _unknown_in(price, _PRICE_KEYS, f'[prices."{name}"] of {path}')
-    from atdak_cli.tools.config import SERVER_KEYS
+    if "mcp" not in config:
+        return
+    from atdak_cli.tools.config import SERVER_KEYS  # only then: tools/ loads with tools
 
     for name, server in _tables(config, "mcp"):
         yield from _unknown_in(server, SERVER_KEYS, f"[mcp.{name}] of {path}")

@@ -93,7 +93,10 @@ ChainLimitOpt = Annotated[
 
 def tool_options(
     tools: list[str] | None, functions: list[str] | None, approve: bool, chain_limit: int
-) -> ToolOptions:
+) -> ToolOptions | None:
+    """None without -T or --functions: nothing of atdak_cli.tools is imported then."""
+    if not tools and not functions:
+        return None
     from pathlib import Path
 
     from atdak_cli.tools.setup import ToolOptions
