@@ -43,7 +43,8 @@ Exit codes:
   2 usage or bad local input  8 timeout (also HTTP 408)
   3 authentication            9 unusable answer
   4 request rejected         10 answer delivered, history not saved
-  5 rate limited or quota   130 Ctrl-C · 143 SIGTERM · 141 stdout closed"""
+  5 rate limited or quota    11 tool call not approved (no terminal)
+130 Ctrl-C · 143 SIGTERM · 141 stdout closed"""
 
 app = typer.Typer(
     name="atdak",
