@@ -379,7 +379,7 @@ def usage_report(json_out: JsonOpt = False) -> None:
     epilog=examples(
         "atdak mcp add time -- uvx mcp-server-time",
         "atdak mcp add git --allow git_status -- mcp-server-git --repository .",
-        'atdak mcp add docs --url https://example.com/mcp --header "Authorization: Bearer ${T}"',
+        'atdak mcp add docs --url https://x.example/mcp --header "X-Token: ${TOKEN}"',
     ),
 )
 def mcp_add(
@@ -412,7 +412,7 @@ def mcp_add(
     )  # fmt: skip
 
 
-@mcp_app.command("list")
+@mcp_app.command("list", epilog=examples("atdak mcp list"))
 def mcp_list() -> None:
     """Each server, whether it starts, and its tools."""
     from atdak_cli.commands.mcp import list_servers
@@ -420,7 +420,7 @@ def mcp_list() -> None:
     list_servers()
 
 
-@mcp_app.command("remove")
+@mcp_app.command("remove", epilog=examples("atdak mcp remove time"))
 def mcp_remove(name: Annotated[str, typer.Argument(help="The server's name.")]) -> None:
     """Remove an MCP server from the config."""
     from atdak_cli.commands.mcp import remove
