@@ -19,7 +19,6 @@ meant before it replaces the file, atomically.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -61,6 +60,8 @@ class ServerConfig:
     def cache_key(self) -> str:
         """Changes whenever what would be started changes (the tool list may differ then).
         A hash: header values can be secrets, and the cache file must not hold them."""
+        import hashlib
+
         what = [self.command, self.args, sorted(self.env.items()), self.cwd, self.url]
         what.append(sorted(self.headers.items()))
         return hashlib.sha256(json.dumps(what).encode()).hexdigest()[:32]

@@ -66,9 +66,9 @@ def run_chain(send: Send, messages: list[Message], session: ToolSession) -> Mode
     rounds = 0
     while True:
         reply = send(messages)
-        session.toolbox.start_background()
         if not reply.tool_calls:
             return reply
+        session.toolbox.start_background()  # if the sender did not already
         calls = [ToolCall.from_api(call, i) for i, call in enumerate(reply.tool_calls)]
         _add(messages, session, assistant_message(reply.text, calls))
         if rounds >= session.chain_limit:

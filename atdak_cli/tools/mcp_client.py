@@ -8,14 +8,11 @@ it does so on the background thread, so the main thread can keep streaming meanw
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
-import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO, TypeVar
 
 from atdak_cli.errors import AppError, ExitStatus
 from atdak_cli.tools.config import ServerConfig, default_environment, expand
@@ -23,6 +20,7 @@ from atdak_cli.tools.spec import ToolResult, ToolSpec
 
 if TYPE_CHECKING:
     import asyncio
+    import concurrent.futures
 
     from mcp import Client
 
@@ -70,13 +68,16 @@ class McpServers:
 
     def start(self, names: list[str] | None = None) -> None:
         """Start these servers (all by default) without waiting for them."""
+        names = list(self.configs) if names is None else names
+        if not names:
+            return  # not even the loop's thread: importing asyncio is CPU the answer needs
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run_loop, name="atdak-mcp", daemon=True
                 )
                 self._thread.start()
-            for name in names if names is not None else list(self.configs):
+            for name in names:
                 if name not in self._connections:
                     connection = _Connection(self.configs[name], self._environ)
                     self._connections[name] = connection
@@ -86,6 +87,8 @@ class McpServers:
         """The server's tools, listed once it has started; ToolServerError if it cannot."""
         self.start([name])
         config = self.configs[name]
+        import concurrent.futures
+
         try:
             return self._connections[name].listed.result(timeout or config.timeout)
         except concurrent.futures.TimeoutError:
@@ -129,6 +132,8 @@ class McpServers:
         self.start([name])
         config = self.configs[name]
         future = self._submit(self._connections[name].request(request))
+        import concurrent.futures
+
         try:
             return future.result(config.timeout)  # type: ignore[no-any-return]
         except concurrent.futures.TimeoutError:
@@ -152,6 +157,8 @@ class McpServers:
         loop = self._loop
         if loop is None:
             return
+        import concurrent.futures
+
         for connection in self._connections.values():
             self._submit(connection.stop())
         concurrent.futures.wait(self._serving, timeout=_CLOSE_GRACE)
@@ -196,6 +203,9 @@ class _Connection:
     that entered them)."""
 
     def __init__(self, config: ServerConfig, environ: Mapping[str, str]) -> None:
+        import concurrent.futures
+        import tempfile
+
         self.config = config
         self._environ = environ
         self.listed: concurrent.futures.Future[list[ToolSpec]] = concurrent.futures.Future()
@@ -335,16 +345,14 @@ class _NotRunning(Exception):
     pass
 
 
-@dataclass(frozen=True)
-class PromptInfo:
+class PromptInfo(NamedTuple):
     source: str
     name: str
     description: str = ""
     arguments: tuple[tuple[str, bool], ...] = ()  # (name, required)
 
 
-@dataclass(frozen=True)
-class ResourceInfo:
+class ResourceInfo(NamedTuple):
     source: str
     uri: str
     name: str = ""
@@ -425,8 +433,7 @@ def result_text(result: Any) -> str:
     return "\n".join(parts)
 
 
-@dataclass(frozen=True)
-class ServerStatus:
+class ServerStatus(NamedTuple):
     """What ``atdak mcp list`` shows of one server: its tools, or why it did not start."""
 
     config: ServerConfig

@@ -3,20 +3,23 @@ offered to the model under unique names, and each call checked before it may run
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atdak_cli.errors import UsageError
 from atdak_cli.tools.cache import ToolListCache
 from atdak_cli.tools.config import ServerConfig
-from atdak_cli.tools.functions import PythonTool, run_function
 from atdak_cli.tools.mcp_client import McpServers
 from atdak_cli.tools.spec import ToolCall, ToolResult, ToolSpec, truncated
+
+if TYPE_CHECKING:
+    import concurrent.futures
+
+    from atdak_cli.tools.functions import PythonTool
 
 _API_NAME = re.compile(r"[^A-Za-z0-9_-]")  # what the Chat Completions API allows in a name
 
@@ -115,8 +118,8 @@ class Toolbox:
         return list(self.offered.values())
 
     def start_background(self) -> None:
-        """Start the servers whose tools were cached (after the first request has gone out:
-        the SDK's import would otherwise compete with it for the interpreter)."""
+        """Start the servers whose tools were cached, once the model asks for a call (the
+        SDK's import would otherwise compete with the answer's streaming for the GIL)."""
         self.servers.start(self._waiting)
 
     def api_tools(self) -> list[dict[str, Any]]:
@@ -186,6 +189,8 @@ class Toolbox:
         spec = prepared.offered.spec
         if spec.source in self.configs:
             return self.servers.submit_call(spec.source, spec.name, prepared.arguments)
+        from atdak_cli.tools.functions import run_function  # inspect and typing: --functions only
+
         return run_function(self.functions[spec.name], prepared.arguments)
 
     def close(self) -> None:

@@ -73,7 +73,7 @@ def run_tool_turns(
             request,
             messages=cast("list[ApiMessage]", list(current)),
             tools=session.toolbox.api_tools() or None,
-            on_response=session.toolbox.start_background,
+            on_tool_call=session.toolbox.start_background,
         )
         result = run_turn(client, turn, renderer=renderer(), recorder=chain_recorder)
         last[:] = [result]
