@@ -194,3 +194,12 @@ def test_manage_add_list_and_import(tmp_path: Path) -> None:
         add(path, "x", command=[], url=None, existing={})
     with pytest.raises(UsageError, match="is not KEY=VALUE"):
         add(path, "x", command=["c"], url=None, env=["NOEQUALS"], existing={})
+
+
+def test_the_readme_example_of_mcp_tables_is_valid() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```toml\n# config.toml: MCP servers\n", 1)[1].split("```", 1)[0]
+    config = tomllib.loads(example)
+    found = servers(config, Path("README.md"))
+    assert sorted(found) == ["docs", "git", "time"]
+    assert list(unknown_keys(config, Path("README.md"))) == []
