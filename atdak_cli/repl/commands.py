@@ -12,14 +12,17 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from atdak_cli import catalog
 from atdak_cli.config import SAMPLING, with_flags
-from atdak_cli.conversation import Conversation
+from atdak_cli.conversation import ChatMessage, Conversation
 from atdak_cli.errors import AppError, UsageError, report
 from atdak_cli.repl.state import ChatState
 from atdak_cli.text import code_blocks
+
+if TYPE_CHECKING:
+    from atdak_cli.tools.mcp_client import McpServers
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,43 @@ def _tools(state: ChatState, arg: str) -> Action:
     for api_name, offered in toolbox.offered.items():
         mark = "off" if api_name in toolbox.disabled else "on "
         state.say(f"{mark} {offered.spec.qualified}  {first_line(offered.spec.description, 60)}")
+    return None
+
+
+def _servers(state: ChatState, name: str) -> McpServers:
+    """The session's MCP servers, if ``name`` is one of them (-T NAME)."""
+    if state.tools is None or name not in state.tools.toolbox.configs:
+        offered = ", ".join(state.tools.toolbox.configs) if state.tools else "none (use -T NAME)"
+        raise UsageError(f"no MCP server {name!r} in this session", hint=f"servers: {offered}")
+    return state.tools.toolbox.servers
+
+
+@command("/prompt SERVER.NAME [ARG=VALUE...]", "send an MCP server's prompt as the next message")
+def _prompt(state: ChatState, arg: str) -> Action:
+    words = shlex.split(arg)
+    server, _, name = (words[0] if words else "").partition(".")
+    if not name:
+        raise UsageError("usage: /prompt SERVER.NAME [ARG=VALUE...]")
+    arguments = dict(word.partition("=")[::2] for word in words[1:])
+    servers = _servers(state, server)
+    messages = servers.get_prompt(server, name, arguments)
+    if not messages or messages[-1]["role"] != "user":
+        raise UsageError(f"the prompt {server}.{name} does not end with a user message")
+    for message in messages[:-1]:  # a prompt may set the scene with earlier turns
+        if message["role"] in ("user", "assistant"):
+            state.conversation.messages.append(ChatMessage.from_api(message))
+    return Send(messages[-1]["content"])
+
+
+@command("/resource SERVER URI", "attach an MCP server's resource to the next message")
+def _resource(state: ChatState, arg: str) -> Action:
+    server, _, uri = arg.strip().partition(" ")
+    if not uri.strip():
+        raise UsageError("usage: /resource SERVER URI")
+    text = _servers(state, server).read_resource(server, uri.strip())
+    state.attachments.append(f"Resource {uri.strip()} (MCP server {server}):\n\n{text}")
+    size = catalog.format_tokens(catalog.estimate_tokens(text))
+    state.say(f"attached {uri.strip()} (~{size} tokens) to the next message")
     return None
 
 

@@ -134,3 +134,18 @@ def test_unknown_server_is_a_usage_error(api: FakeAPIServer, key_env: str, serve
     assert result.returncode == 2
     assert b"no MCP server named 'nope'" in result.stderr
     assert api.requests == []
+
+
+def test_chat_sends_an_mcp_prompt_and_attaches_a_resource(
+    api: FakeAPIServer, key_env: str, servers: Path
+) -> None:
+    script = "/prompt fx.review language=Rust\n/resource fx note://readme\nread it\n"
+    result = run_atdak("chat", "--base-url", api.base_url, "-T", "fx", input=script, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().splitlines()[0] == "echo: Review this Rust code carefully."
+    assert b"attached note://readme" in result.stderr
+    last = api.requests[-1].json()["messages"][-1]["content"]
+    assert last.startswith("Resource note://readme (MCP server fx):\n\nThe fixture's note.")
+    assert last.endswith("read it")
+    missing = run_atdak("chat", "--base-url", api.base_url, input="/prompt nope.x\n")
+    assert b"no MCP server 'nope' in this session" in missing.stderr
