@@ -24,6 +24,8 @@ from atdak_cli.options import (
     InsecureOpt,
     JsonOpt,
     ProfileOpt,
+    ReasoningToOpt,
+    ShowReasoningOpt,
     TimeoutOpt,
     ToolsOpt,
     connection_options,
@@ -31,6 +33,7 @@ from atdak_cli.options import (
     model_options,
     option,
     output_options,
+    thinking_options,
     tool_options,
     with_flags,
 )
@@ -43,7 +46,7 @@ Exit codes:
   2 usage or bad local input  8 timeout (also HTTP 408)
   3 authentication            9 unusable answer
   4 request rejected         10 answer delivered, history not saved
-  5 rate limited or quota    11 tool call not approved (no terminal)
+  5 rate limit/quota/budget  11 tool call not approved (no terminal)
 130 Ctrl-C · 143 SIGTERM · 141 stdout closed"""
 
 app = typer.Typer(
@@ -96,11 +99,12 @@ COMPLETE_EXAMPLES = examples(
     'git diff | atdak complete "Write a commit message for this diff"',
     'atdak complete -f notes.md -f todo.txt -m atdak-gpt-4-mini "Summarise these"',
     'atdak complete --json "hi" | jq .usage',
+    'atdak complete -m atdak-gpt-4 -m work:atdak-claude-3 "Which is faster?"',
 )
 
 
 @app.command(cls=GroupedCommand, epilog=COMPLETE_EXAMPLES, help=COMPLETE_HELP)
-@with_flags(model_options, output_options, connection_options)
+@with_flags(model_options, thinking_options, output_options, connection_options)
 def complete(
     flags: Flags,
     prompt: Annotated[list[str] | None, typer.Argument(help="The prompt (joined).")] = None,
@@ -131,6 +135,8 @@ def complete(
     functions: FunctionsOpt = None,
     approve_tools: ApproveToolsOpt = False,
     chain_limit: ChainLimitOpt = 5,
+    show_reasoning: ShowReasoningOpt = False,
+    reasoning_to: ReasoningToOpt = None,
 ) -> int:
     from atdak_cli.commands.complete import CompleteOptions, run
 
@@ -140,7 +146,8 @@ def complete(
     return run(flags, CompleteOptions(
         prompt=tuple(prompt or ()), files=tuple(file or ()), messages=messages,
         continue_last=continue_last, conversation=conversation, json=json_out, usage=usage,
-        extract=which, tools=tool_options(tools, functions, approve_tools, chain_limit),
+        extract=which, show_reasoning=show_reasoning, reasoning_to=reasoning_to,
+        tools=tool_options(tools, functions, approve_tools, chain_limit),
     ))  # fmt: skip
 
 
@@ -171,7 +178,7 @@ def batch_command(
     One result line per request, in input order."""
     from atdak_cli.commands.batch import BatchOptions, run
 
-    return run(flags, BatchOptions(batch, concurrency, output, resume))
+    return run(flags.one_model("batch"), BatchOptions(batch, concurrency, output, resume))
 
 
 CHAT_EXAMPLES = examples(
@@ -183,7 +190,7 @@ CHAT_EXAMPLES = examples(
 
 
 @app.command(cls=GroupedCommand, epilog=CHAT_EXAMPLES)
-@with_flags(model_options, output_options, connection_options)
+@with_flags(model_options, thinking_options, output_options, connection_options)
 def chat(
     flags: Flags,
     file: Annotated[
@@ -198,6 +205,7 @@ def chat(
     functions: FunctionsOpt = None,
     approve_tools: ApproveToolsOpt = False,
     chain_limit: ChainLimitOpt = 5,
+    show_reasoning: ShowReasoningOpt = False,
 ) -> int:
     """Talk with a model in an interactive session.
 
@@ -205,7 +213,8 @@ def chat(
     from atdak_cli.repl.loop import ChatOptions, start
 
     tool_opts = tool_options(tools, functions, approve_tools, chain_limit)
-    return start(flags, ChatOptions(tuple(file or ()), continue_last, resume, tool_opts))
+    options = ChatOptions(tuple(file or ()), continue_last, resume, show_reasoning, tool_opts)
+    return start(flags.one_model("chat"), options)
 
 
 @app.command(epilog=examples("atdak models", "atdak models --json | jq '.[].id'"))

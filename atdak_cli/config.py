@@ -26,6 +26,8 @@ RANGES: dict[str, tuple[float, float | None]] = {
     "presence_penalty": (-2.0, 2.0),
     "max_tokens": (1, None),
     "timeout": (0.001, None),
+    "max_cost": (0.0, None),
+    "daily_budget": (0.0, None),
 }
 SAMPLING = ("temperature", "max_tokens", "top_p", "frequency_penalty", "presence_penalty")
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -45,12 +47,19 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "max_tokens": (int,),
     "timeout": (int, float),
     "first_content_timeout": (int, float),
+    "reasoning_effort": (str,),
+    "max_cost": (int, float),
+    "daily_budget": (int, float),
 }
 _NOT_SETTINGS = frozenset({"profile", "role", "var"})
 # Tables that are not settings: [profiles.NAME], [roles.NAME], [prices."MODEL"], [mcp.NAME].
 _TABLES = ("default_profile", "profiles", "roles", "prices", "mcp")
-_PRICE_KEYS = ("input", "output")
-_CHOICES = {"render": ("markdown", "plain"), "color": ("auto", "always", "never")}
+_PRICE_KEYS = ("input", "cached_input", "output")
+_CHOICES = {
+    "render": ("markdown", "plain"),
+    "color": ("auto", "always", "never"),
+    "reasoning_effort": ("low", "medium", "high"),
+}
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,11 @@ class Settings:
     history: bool = True
     allow_insecure_http: bool = False
     model_path: str | None = None
+    # Sent as the request's reasoning_effort, for the servers that accept it.
+    reasoning_effort: str | None = None
+    # Dollars: the most one request may cost (--max-cost), and a profile's per day.
+    max_cost: float | None = None
+    daily_budget: float | None = None
     config_path: Path = field(default_factory=lambda: Path("config.toml"))
     raw_config: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -110,6 +124,10 @@ class Flags:
     no_history: bool = False
     api_key: str | None = None
     debug: bool = False
+    reasoning_effort: str | None = None
+    max_cost: float | None = None
+    # Every -m when there are several: ``complete`` compares them (``model`` is the first).
+    models: tuple[str, ...] = ()
 
     @classmethod
     def names(cls) -> frozenset[str]:
@@ -119,12 +137,26 @@ class Flags:
     def of(cls, values: Mapping[str, Any]) -> Flags:
         """The flags among ``values`` (a command's parsed parameters); the rest are ignored."""
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
+        picked = {k: v for k, v in values.items() if k in names}
+        model = picked.get("model")
+        if isinstance(model, (list, tuple)):
+            picked["model"] = model[0] if model else None
+            picked["models"] = tuple(model) if len(model) > 1 else ()
+        return cls(**picked)
+
+    def one_model(self, command: str) -> Flags:
+        """These flags, refused if ``-m`` came more than once (only ``complete`` compares)."""
+        if self.models:
+            raise UsageError(
+                f"-m/--model is given {len(self.models)} times; atdak {command} takes one",
+                hint="compare models with atdak complete -m A -m B (in chat: /compare A B)",
+            )
+        return self
 
     def settings(self, *, environ: Mapping[str, str] | None = None) -> Settings:
         """Resolve the settings: config file, profile, environment, role, then these flags."""
         given = {f.name: getattr(self, f.name) for f in fields(self)}
-        for name in ("api_key", "debug", "no_history", "allow_insecure_http"):
+        for name in ("api_key", "debug", "no_history", "allow_insecure_http", "models"):
             del given[name]
         given = {k: v for k, v in given.items() if v is not None}
         if self.allow_insecure_http:

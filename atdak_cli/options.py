@@ -24,7 +24,26 @@ def option(*names: str, metavar: str | None = None, help: str) -> typer.models.O
 
 
 # Options shared by commands, declared once so every command spells them alike.
-ModelOpt = Annotated[str | None, option("-m", "--model", metavar="MODEL", help="Model name.")]
+# Repeated only by `complete`, which then compares ([PROFILE:]MODEL each); others refuse it.
+ModelOpt = Annotated[
+    list[str] | None,
+    option("-m", "--model", metavar="MODEL", help="Model name (complete: repeat to compare)."),
+]
+EffortOpt = Annotated[
+    str | None,
+    option("--reasoning-effort", metavar="LEVEL", help="low, medium or high: how hard to think."),
+]
+MaxCostOpt = Annotated[
+    float | None,
+    option("--max-cost", metavar="USD", help="Refuse or stop a request over this cost."),
+]
+ShowReasoningOpt = Annotated[
+    bool, option("--show-reasoning", help="Keep the thinking on screen, not one line.")
+]
+ReasoningToOpt = Annotated[
+    str | None,
+    option("--reasoning-to", metavar="FILE", help="Also write the thinking to FILE or stderr."),
+]
 SystemOpt = Annotated[str | None, option("-s", "--system", metavar="TEXT", help="System prompt.")]
 TempOpt = Annotated[
     float | None, option("-t", "--temperature", metavar="T", help="Sampling temperature, 0-2.")
@@ -87,7 +106,7 @@ ApproveToolsOpt = Annotated[
     bool, option("--approve-tools", help="Run the model's tool calls without asking.")
 ]
 ChainLimitOpt = Annotated[
-    int, option("--chain-limit", metavar="N", help="Most rounds of tool calls (default 5).")
+    int, option("--chain-limit", metavar="N", help="Most rounds of tool calls.")
 ]
 
 
@@ -119,6 +138,10 @@ def model_options(
     presence_penalty: PresOpt = None,
 ) -> None:
     """The model and how it samples."""
+
+
+def thinking_options(reasoning_effort: EffortOpt = None, max_cost: MaxCostOpt = None) -> None:
+    """How hard the model thinks, and what it may cost."""
 
 
 def output_options(
@@ -173,9 +196,10 @@ OPTION_SECTIONS: dict[str, tuple[str, ...]] = {
     "Input": ("file", "messages", "continue_last", "conversation", "resume", "role", "var",
               "concurrency", "output"),
     "Model and sampling": ("model", "model_path", "system", "temperature", "max_tokens",
-                           "top_p", "frequency_penalty", "presence_penalty"),
+                           "top_p", "frequency_penalty", "presence_penalty",
+                           "reasoning_effort", "max_cost"),
     "Output": ("stream", "json_out", "usage", "extract", "extract_last", "render", "color",
-               "no_history"),
+               "show_reasoning", "reasoning_to", "no_history"),
     "Tools": ("tools", "functions", "approve_tools", "chain_limit"),
     "Connection": ("profile", "base_url", "api_key", "timeout", "allow_insecure_http", "debug"),
 }  # fmt: skip

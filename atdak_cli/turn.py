@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from atdak_cli.errors import Terminated, ToolCallError
+from atdak_cli.reasoning import ThinkSplitter, split_text
 
 if TYPE_CHECKING:
     from atdak_cli.client import (
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
         CompletionUsage,
         Stream,
     )
+    from atdak_cli.cost import Budget
     from atdak_cli.render import Renderer
 
 # How an answer ended: the one list, used by the turn, the chat on screen and the history.
@@ -40,6 +42,8 @@ class TurnRequest:
     # servers (in the background, while the call's arguments stream). An answer without
     # calls starts none: the SDK's import (~0.9 s of CPU) would slow its streaming.
     on_tool_call: Callable[[], None] | None = field(default=None, repr=False)
+    # --max-cost or a daily budget: the stream is stopped once its running cost crosses it.
+    budget: Budget | None = None
 
 
 @dataclass
@@ -60,6 +64,8 @@ class TurnResult:
     tool_calls: list[str] = field(default_factory=list)
     # The same calls whole, as the API's dicts (id, type, function: name, arguments).
     calls: list[dict[str, Any]] = field(default_factory=list)
+    # The thinking came inline (<think>) in the content: a partial text must be split too.
+    inline_reasoning: bool = False
 
     @property
     def completion(self) -> ChatCompletion | None:
@@ -133,33 +139,56 @@ def _stream_answer(
     )
     batch = _ReadBatch(renderer) if renderer is not None else None
     on_tool_call = request.on_tool_call
+    splitter = ThinkSplitter()
     with stream:
         try:
             for chunk in stream:
                 for choice in chunk.choices:
                     if choice.index != 0:
                         continue
-                    result.chunks += bool(choice.delta.content)
-                    if on_tool_call is not None and choice.delta.tool_calls:
+                    delta = choice.delta
+                    result.chunks += bool(delta.content)
+                    if on_tool_call is not None and delta.tool_calls:
                         start, on_tool_call = on_tool_call, None
                         start()
+                    thought, answer = splitter.feed(delta.content, delta.reasoning_content)
                     if batch is not None:
-                        batch.add(choice.delta.reasoning_content, choice.delta.content)
+                        batch.add(thought, answer)
+                    if request.budget is not None and (delta.content or delta.reasoning_content):
+                        request.budget.add_output(
+                            _tokens_in(delta.content + delta.reasoning_content)
+                        )
                 if batch is not None and not stream.more_ready:
                     batch.flush()
         except BaseException:
             if batch is not None:
                 with suppress(Exception):  # what came before the failure is shown
+                    batch.add(*splitter.finish())
                     batch.push()
             raise
         finally:
-            result.text, result.reasoning = stream.text, stream.reasoning
-            result.finish_reason, result.usage = stream.finish_reason, stream.usage
-            result.tool_calls = tool_names(stream.tool_calls)
-            result.calls = [call.to_dict() for call in stream.tool_calls]
+            _take_answer(result, stream, inline=splitter.saw_inline)
     if batch is not None:
+        batch.add(*splitter.finish())
         batch.push()
     result.assemble = stream.to_completion
+
+
+def _tokens_in(text: str) -> int:
+    """At least one token a delta (most servers send one each), more for a long one."""
+    return max(1, len(text) // 4)
+
+
+def _take_answer(result: TurnResult, stream: Stream[ChatCompletionChunk], *, inline: bool) -> None:
+    """The stream's answer and thinking, an inline ``<think>`` moved out of the answer: the
+    answer alone is shown, saved as the answer and sent back in later turns."""
+    result.text, result.reasoning = stream.text, stream.reasoning
+    if inline:
+        result.reasoning, result.text = split_text(result.text, result.reasoning)
+    result.inline_reasoning = inline
+    result.finish_reason, result.usage = stream.finish_reason, stream.usage
+    result.tool_calls = tool_names(stream.tool_calls)
+    result.calls = [call.to_dict() for call in stream.tool_calls]
 
 
 class _ReadBatch:
@@ -208,8 +237,9 @@ def _whole_answer(
     )
     choice = completion.choices[0] if completion.choices else None
     if choice is not None:
-        result.text = choice.message.content or ""
-        result.reasoning = choice.message.reasoning_content or ""
+        result.reasoning, result.text = split_text(
+            choice.message.content or "", choice.message.reasoning_content or ""
+        )
         result.finish_reason = choice.finish_reason
         result.tool_calls = tool_names(choice.message.tool_calls)
         result.calls = [call.to_dict() for call in choice.message.tool_calls or ()]
@@ -240,6 +270,8 @@ def _fail(result: TurnResult, exc: BaseException) -> None:
         result.status = "incomplete"
     else:
         result.status = "error"
-    if isinstance(exc, StreamError) and len(exc.partial) > len(result.text):
-        result.text = exc.partial
+    partial = exc.partial if isinstance(exc, StreamError) else ""
+    if not result.inline_reasoning and len(partial) > len(result.text):
+        thought, result.text = split_text(partial)
+        result.reasoning += thought
     result.error = getattr(exc, "message", None) or str(exc) or type(exc).__name__

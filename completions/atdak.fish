@@ -75,11 +75,11 @@ end
 function __atdak_value_options
     switch "$argv"
         case 'complete'
-            printf '%s\n' -f --file --messages --conversation -T --tools --functions --chain-limit --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --render --color --profile --base-url --api-key --timeout
+            printf '%s\n' -f --file --messages --conversation -T --tools --functions --chain-limit --reasoning-to --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --reasoning-effort --max-cost --render --color --profile --base-url --api-key --timeout
         case 'batch'
             printf '%s\n' --concurrency -o --output --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --profile --base-url --api-key --timeout
         case 'chat'
-            printf '%s\n' -f --file --resume -T --tools --functions --chain-limit --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --render --color --profile --base-url --api-key --timeout
+            printf '%s\n' -f --file --resume -T --tools --functions --chain-limit --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --reasoning-effort --max-cost --render --color --profile --base-url --api-key --timeout
         case 'models'
             printf '%s\n' --profile --base-url --api-key --timeout
         case 'login'
@@ -129,10 +129,12 @@ complete -c atdak -n '__atdak_at \'complete\'' -l extract-last -d 'Print only th
 complete -c atdak -n '__atdak_at \'complete\'' -s T -l tools -x -a '(__atdak_config_tables mcp)' -d 'Offer an MCP server\'s tools (NAME.tool: one).'
 complete -c atdak -n '__atdak_at \'complete\'' -l functions -r -F -d 'Offer the typed functions of a Python file.'
 complete -c atdak -n '__atdak_at \'complete\'' -l approve-tools -d 'Run the model\'s tool calls without asking.'
-complete -c atdak -n '__atdak_at \'complete\'' -l chain-limit -x -d 'Most rounds of tool calls (default 5).'
+complete -c atdak -n '__atdak_at \'complete\'' -l chain-limit -x -d 'Most rounds of tool calls.'
+complete -c atdak -n '__atdak_at \'complete\'' -l show-reasoning -d 'Keep the thinking on screen, not one line.'
+complete -c atdak -n '__atdak_at \'complete\'' -l reasoning-to -r -F -d 'Also write the thinking to FILE or stderr.'
 complete -c atdak -n '__atdak_at \'complete\'' -l role -x -a '(__atdak_config_tables roles)' -d 'Named role from the config.'
 complete -c atdak -n '__atdak_at \'complete\'' -l var -x -d 'Fill a role\'s {placeholder}: name=value.'
-complete -c atdak -n '__atdak_at \'complete\'' -s m -l model -x -a '(__atdak_models)' -d 'Model name.'
+complete -c atdak -n '__atdak_at \'complete\'' -s m -l model -x -a '(__atdak_models)' -d 'Model name (complete: repeat to compare).'
 complete -c atdak -n '__atdak_at \'complete\'' -l model-path -r -F -d 'Run a local GGUF file (implies -m local).'
 complete -c atdak -n '__atdak_at \'complete\'' -s s -l system -x -d 'System prompt.'
 complete -c atdak -n '__atdak_at \'complete\'' -s t -l temperature -x -d 'Sampling temperature, 0-2.'
@@ -140,6 +142,8 @@ complete -c atdak -n '__atdak_at \'complete\'' -l max-tokens -x -d 'Most tokens 
 complete -c atdak -n '__atdak_at \'complete\'' -l top-p -x -d 'Nucleus sampling, 0-1.'
 complete -c atdak -n '__atdak_at \'complete\'' -l frequency-penalty -x -d 'Frequency penalty, -2 to 2.'
 complete -c atdak -n '__atdak_at \'complete\'' -l presence-penalty -x -d 'Presence penalty, -2 to 2.'
+complete -c atdak -n '__atdak_at \'complete\'' -l reasoning-effort -x -a 'low medium high' -d 'low, medium or high: how hard to think.'
+complete -c atdak -n '__atdak_at \'complete\'' -l max-cost -x -d 'Refuse or stop a request over this cost.'
 complete -c atdak -n '__atdak_at \'complete\'' -l render -x -a 'markdown plain' -d 'markdown or plain (default: by terminal).'
 complete -c atdak -n '__atdak_at \'complete\'' -l color -x -a 'auto always never' -d 'auto, always or never.'
 complete -c atdak -n '__atdak_at \'complete\'' -l no-history -d 'Do not save this exchange in the history.'
@@ -155,7 +159,7 @@ complete -c atdak -n '__atdak_at \'batch\'' -s o -l output -r -F -d 'Results fil
 complete -c atdak -n '__atdak_at \'batch\'' -l resume -d 'Skip lines already done in --output.'
 complete -c atdak -n '__atdak_at \'batch\'' -l role -x -a '(__atdak_config_tables roles)' -d 'Named role from the config.'
 complete -c atdak -n '__atdak_at \'batch\'' -l var -x -d 'Fill a role\'s {placeholder}: name=value.'
-complete -c atdak -n '__atdak_at \'batch\'' -s m -l model -x -a '(__atdak_models)' -d 'Model name.'
+complete -c atdak -n '__atdak_at \'batch\'' -s m -l model -x -a '(__atdak_models)' -d 'Model name (complete: repeat to compare).'
 complete -c atdak -n '__atdak_at \'batch\'' -l model-path -r -F -d 'Run a local GGUF file (implies -m local).'
 complete -c atdak -n '__atdak_at \'batch\'' -s s -l system -x -d 'System prompt.'
 complete -c atdak -n '__atdak_at \'batch\'' -s t -l temperature -x -d 'Sampling temperature, 0-2.'
@@ -177,10 +181,11 @@ complete -c atdak -n '__atdak_at \'chat\'' -l resume -x -d 'Resume conversation 
 complete -c atdak -n '__atdak_at \'chat\'' -s T -l tools -x -a '(__atdak_config_tables mcp)' -d 'Offer an MCP server\'s tools (NAME.tool: one).'
 complete -c atdak -n '__atdak_at \'chat\'' -l functions -r -F -d 'Offer the typed functions of a Python file.'
 complete -c atdak -n '__atdak_at \'chat\'' -l approve-tools -d 'Run the model\'s tool calls without asking.'
-complete -c atdak -n '__atdak_at \'chat\'' -l chain-limit -x -d 'Most rounds of tool calls (default 5).'
+complete -c atdak -n '__atdak_at \'chat\'' -l chain-limit -x -d 'Most rounds of tool calls.'
+complete -c atdak -n '__atdak_at \'chat\'' -l show-reasoning -d 'Keep the thinking on screen, not one line.'
 complete -c atdak -n '__atdak_at \'chat\'' -l role -x -a '(__atdak_config_tables roles)' -d 'Named role from the config.'
 complete -c atdak -n '__atdak_at \'chat\'' -l var -x -d 'Fill a role\'s {placeholder}: name=value.'
-complete -c atdak -n '__atdak_at \'chat\'' -s m -l model -x -a '(__atdak_models)' -d 'Model name.'
+complete -c atdak -n '__atdak_at \'chat\'' -s m -l model -x -a '(__atdak_models)' -d 'Model name (complete: repeat to compare).'
 complete -c atdak -n '__atdak_at \'chat\'' -l model-path -r -F -d 'Run a local GGUF file (implies -m local).'
 complete -c atdak -n '__atdak_at \'chat\'' -s s -l system -x -d 'System prompt.'
 complete -c atdak -n '__atdak_at \'chat\'' -s t -l temperature -x -d 'Sampling temperature, 0-2.'
@@ -188,6 +193,8 @@ complete -c atdak -n '__atdak_at \'chat\'' -l max-tokens -x -d 'Most tokens to g
 complete -c atdak -n '__atdak_at \'chat\'' -l top-p -x -d 'Nucleus sampling, 0-1.'
 complete -c atdak -n '__atdak_at \'chat\'' -l frequency-penalty -x -d 'Frequency penalty, -2 to 2.'
 complete -c atdak -n '__atdak_at \'chat\'' -l presence-penalty -x -d 'Presence penalty, -2 to 2.'
+complete -c atdak -n '__atdak_at \'chat\'' -l reasoning-effort -x -a 'low medium high' -d 'low, medium or high: how hard to think.'
+complete -c atdak -n '__atdak_at \'chat\'' -l max-cost -x -d 'Refuse or stop a request over this cost.'
 complete -c atdak -n '__atdak_at \'chat\'' -l render -x -a 'markdown plain' -d 'markdown or plain (default: by terminal).'
 complete -c atdak -n '__atdak_at \'chat\'' -l color -x -a 'auto always never' -d 'auto, always or never.'
 complete -c atdak -n '__atdak_at \'chat\'' -l no-history -d 'Do not save this exchange in the history.'

@@ -151,7 +151,7 @@ class _StreamCore:
         self._check_watchdog()
         self._events(self._decoder.close())
         self._done = True
-        if self.finish_reason is None:
+        if self.finish_reason is None and self._failure is None:
             # Raised once the chunks that did come are handed out.
             self._failure = IncompleteStreamError(
                 "the stream ended before the model finished"
@@ -173,7 +173,15 @@ class _StreamCore:
                 if part.data == "[DONE]":
                     self._done = True
                     return
-                self._accept(part)
+                try:
+                    self._accept(part)
+                except StreamError as exc:
+                    if self._next >= len(self._ready):
+                        raise
+                    # The chunks before it in this read are handed out first: what a reader
+                    # sees must not depend on where the network split the bytes.
+                    self._failure, self._done = exc, True
+                    return
 
     def _json_body(self, body: bytes) -> None:
         """A server that answers a stream request with one JSON object (or mislabels SSE)."""
@@ -316,6 +324,7 @@ class Stream(_StreamCore, Generic[_T]):
         deadline: Deadline,
         redact: Callable[[str], str] = str,
         include_usage: bool = False,
+        schedule: Scheduler = thread_timer,
     ) -> None:
         super().__init__(
             response,
@@ -323,6 +332,7 @@ class Stream(_StreamCore, Generic[_T]):
             deadline=deadline,
             redact=redact,
             include_usage=include_usage,
+            schedule=schedule,
         )
         self._kind: str | None = None
         self._bytes: Iterator[bytes] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal, cast
+from typing import IO, TYPE_CHECKING, Literal, cast
 
 from atdak_cli import catalog
 from atdak_cli.errors import ExitStatus, UnusableAnswerError, UsageError, report
@@ -40,6 +40,8 @@ class CompleteOptions:
     usage: bool = False
     extract: Literal["first", "last"] | None = None
     tools: ToolOptions | None = None
+    show_reasoning: bool = False
+    reasoning_to: str | None = None  # a file, or "stderr"
 
 
 @dataclass(frozen=True)
@@ -48,11 +50,14 @@ class OutputOptions:
     usage: bool = False
     render: RenderMode | None = None
     extract: Literal["first", "last"] | None = None
+    show_reasoning: bool = False
+    reasoning_to: IO[str] | None = None
 
 
 def run(flags: Flags, options: CompleteOptions) -> int:
     """``atdak complete``: read the input, ask, print; the exit status."""
     from atdak_cli.connect import open_client
+    from atdak_cli.render.thinking import reasoning_sink
     from atdak_cli.terminal import open_terminal
 
     settings = flags.settings()
@@ -60,20 +65,34 @@ def run(flags: Flags, options: CompleteOptions) -> int:
     parts = PromptParts(options.prompt, options.files, settings.system, options.messages)
     conversation_id, context = _context(options)
     request = prepare(settings, parts, terminal, context=context)
+    if flags.models:
+        if options.extract is not None:
+            raise UsageError("-x/--extract takes one answer, not a comparison", hint="drop a -m")
+        if options.tools is not None and options.tools.wanted:
+            raise UsageError(
+                "tools (-T/--functions) take one model, not a comparison", hint="drop a -m"
+            )
+        return _compare(flags, list(request.messages), terminal, as_json=options.json)
     if options.usage:
         with_usage(request)
-    output = OutputOptions(
-        json=options.json,
-        usage=options.usage,
-        render=cast("RenderMode | None", settings.render),  # config checked its value
-        extract=options.extract,
-    )
+    from atdak_cli.budget import apply_request_options
+
+    apply_request_options(request, settings)
     with (
+        reasoning_sink(options.reasoning_to, terminal) as sink,
         open_client(
             settings, api_key_flag=flags.api_key, terminal=terminal, debug=flags.debug
         ) as client,
         _recorder(settings, conversation_id) as recorder,
     ):
+        output = OutputOptions(
+            json=options.json,
+            usage=options.usage,
+            render=cast("RenderMode | None", settings.render),  # config checked its value
+            extract=options.extract,
+            show_reasoning=options.show_reasoning,
+            reasoning_to=sink,
+        )
         if options.tools is None or not options.tools.wanted:
             return complete(client, request, terminal, output, settings, recorder=recorder)
         from atdak_cli.tools.setup import open_session
@@ -85,6 +104,26 @@ def run(flags: Flags, options: CompleteOptions) -> int:
             return complete(
                 client, request, terminal, output, settings, recorder=recorder, tools=session
             )
+
+
+def _compare(flags: Flags, messages: list[ApiMessage], terminal: Terminal, *, as_json: bool) -> int:
+    """``complete -m A -m B``: the same messages to each ``[PROFILE:]MODEL`` at once."""
+    from atdak_cli.compare import Target, run_comparison, split_target
+    from atdak_cli.connect import open_client
+
+    profiles = flags.settings().raw_config.get("profiles", {})
+    targets = []
+    for label in flags.models:
+        profile, model = split_target(label, profiles if isinstance(profiles, dict) else {})
+        one = replace(flags, model=model, profile=profile or flags.profile, models=())
+        targets.append(Target(label, one.settings()))
+
+    def connect(settings: Settings) -> AbstractContextManager[AtdakClient]:
+        return open_client(
+            settings, api_key_flag=flags.api_key, terminal=terminal, debug=flags.debug
+        )
+
+    return run_comparison(targets, messages, terminal, open_client=connect, as_json=as_json)[1]
 
 
 def _context(options: CompleteOptions) -> tuple[int | None, list[ApiMessage] | None]:
@@ -174,6 +213,8 @@ def complete(
             result = run_turn(client, request, renderer=renderer, recorder=recorder)
     else:
         result, runs = _with_tools(client, request, terminal, options, recorder, tools)
+    if quiet and options.reasoning_to is not None and result.reasoning:
+        options.reasoning_to.write(result.reasoning.rstrip("\n") + "\n")
     show_notes(request, result, terminal, settings=settings, show_usage=options.usage)
     if options.json and result.completion is not None:
         document = result.completion.to_dict()
@@ -216,6 +257,8 @@ def _with_tools(
     if final_only:
         renderer = _renderer(terminal, options)
         renderer.start()
+        if result.reasoning:
+            renderer.feed_reasoning(result.reasoning)  # kept off stdout; copied to a sink
         renderer.feed(result.text)
         renderer.finish()
     return result, list(runs())
@@ -223,13 +266,21 @@ def _with_tools(
 
 def _renderer(terminal: Terminal, options: OutputOptions) -> Renderer:
     from atdak_cli.render import LazyRenderer, choose_mode, make_renderer
+    from atdak_cli.render.thinking import route_reasoning
 
     mode = choose_mode(terminal, options.render)
     if mode == "plain":
-        return make_renderer(terminal, mode)
-    renderer = LazyRenderer(terminal, mode)
-    renderer.prepare()  # while the question is saved and sent, and the model thinks
-    return renderer
+        inner: Renderer = make_renderer(terminal, mode)
+    else:
+        inner = lazy = LazyRenderer(terminal, mode)
+        lazy.prepare()  # while the question is saved and sent, and the model thinks
+    return route_reasoning(
+        inner,
+        terminal,
+        markdown=mode == "markdown",
+        show_all=options.show_reasoning,
+        sink=options.reasoning_to,
+    )
 
 
 def show_notes(

@@ -197,6 +197,9 @@ OPTION_VALUES = {
     "messages": FILES,
     "output": FILES,
     "model_path": FILES,
+    "reasoning_effort": Values("words", ("low", "medium", "high")),
+    # A file, or the word stderr: files complete, and stderr can be typed.
+    "reasoning_to": FILES,
 }
 ARGUMENT_VALUES: dict[tuple[str, ...], Values] = {
     ("batch",): FILES,

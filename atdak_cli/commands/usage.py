@@ -11,7 +11,7 @@ from atdak_cli.config import Flags
 from atdak_cli.history.store import HistoryStore
 from atdak_cli.terminal import open_terminal
 from atdak_cli.text import format_columns
-from atdak_cli.usage import Tokens, cost, prices_of
+from atdak_cli.usage import cost, prices_of, row_tokens
 
 if TYPE_CHECKING:
     from atdak_cli.config import Settings
@@ -30,9 +30,9 @@ def report(path: Path, settings: Settings, terminal: Terminal, *, as_json: bool)
     data = [
         {
             "day": r.day, "model": r.model, "answers": r.responses,
-            "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
-            "total_tokens": r.total_tokens,
-            "cost": cost(prices, r.model, Tokens(r.prompt_tokens, r.completion_tokens)),
+            "prompt_tokens": r.prompt_tokens, "cached_tokens": r.cached_tokens,
+            "completion_tokens": r.completion_tokens, "reasoning_tokens": r.reasoning_tokens,
+            "total_tokens": r.total_tokens, "cost": cost(prices, r.model, row_tokens(r)),
         }
         for r in rows
     ]  # fmt: skip
@@ -42,8 +42,10 @@ def report(path: Path, settings: Settings, terminal: Terminal, *, as_json: bool)
     if not data:
         terminal.notice("atdak: no token usage recorded yet")
         return
-    table = [["DAY", "MODEL", "ANSWERS", "PROMPT", "COMPLETION", "TOTAL", "COST"]]
+    table = [
+        ["DAY", "MODEL", "ANSWERS", "PROMPT", "CACHED", "COMPLETION", "REASONING", "TOTAL", "COST"]
+    ]
     for d in data:
         spent = "" if d["cost"] is None else f"${d['cost']:.4f}"
-        table.append([str(d[k]) for k in list(d)[:6]] + [spent])
+        table.append([str(d[k]) for k in list(d)[:8]] + [spent])
     terminal.stdout.write("\n".join(format_columns(table)) + "\n")

@@ -97,6 +97,8 @@ class UsageRow:
     completion_tokens: int
     total_tokens: int
     responses: int
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
 
 
 def message(row: tuple[Any, ...]) -> StoredMessage:

@@ -67,7 +67,14 @@ def m003_reasoning(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE messages ADD COLUMN reasoning TEXT")
 
 
-def m004_tool_calls(conn: sqlite3.Connection) -> None:
+def m004_usage_details(conn: sqlite3.Connection) -> None:
+    """The prompt tokens the server had cached and the completion tokens spent thinking
+    (``usage.*_tokens_details``): priced and shown apart."""
+    conn.execute("ALTER TABLE messages ADD COLUMN cached_tokens INTEGER")
+    conn.execute("ALTER TABLE messages ADD COLUMN reasoning_tokens INTEGER")
+
+
+def m005_tool_calls(conn: sqlite3.Connection) -> None:
     """Tool use (-T): the calls an assistant message asked for (the API's JSON), and which
     call a ``tool`` message answers."""
     conn.execute("ALTER TABLE messages ADD COLUMN tool_calls TEXT")
@@ -78,7 +85,8 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_fts,
     m003_reasoning,
-    m004_tool_calls,
+    m004_usage_details,
+    m005_tool_calls,
 ]
 
 

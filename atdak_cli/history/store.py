@@ -42,6 +42,11 @@ SECRET_PARAMS = frozenset(
     {"api_key", "apikey", "authorization", "headers", "extra_headers", "default_headers"}
 )
 USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
+# Parts of the counts above, from usage.*_tokens_details: (table, field = column).
+DETAIL_FIELDS = (
+    ("prompt_tokens_details", "cached_tokens"),
+    ("completion_tokens_details", "reasoning_tokens"),
+)
 
 
 def _utcnow() -> datetime:
@@ -72,6 +77,17 @@ def _usage_values(usage: Mapping[str, Any] | None) -> tuple[int | None, ...]:
     return tuple(
         int(usage[name]) if isinstance(usage.get(name), int) else None for name in USAGE_FIELDS
     )
+
+
+def _detail_values(usage: Mapping[str, Any]) -> dict[str, int]:
+    """``cached_tokens`` and ``reasoning_tokens`` from the usage details, when sent."""
+    values = {}
+    for table, name in DETAIL_FIELDS:
+        details = usage.get(table)
+        value = details.get(name) if isinstance(details, Mapping) else None
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**12:
+            values[name] = value
+    return values
 
 
 def _check_status(status: str | None) -> None:
@@ -301,6 +317,7 @@ class HistoryStore:
         changes |= {"finish_reason": finish_reason, "error": error, "reasoning": reasoning}
         if usage is not None:
             changes |= dict(zip(USAGE_FIELDS, _usage_values(usage), strict=True))
+            changes |= _detail_values(usage)
         changes = {k: v for k, v in changes.items() if v is not None}
         changes["updated_at"] = now
         assignments = ", ".join(f"{column} = ?" for column in changes)
@@ -476,21 +493,38 @@ class HistoryStore:
 
         return [search_hit(row) for row in rows]
 
-    def usage_by_day_and_model(self) -> list[UsageRow]:
-        """Tokens reported by the API, summed per local day and model, oldest first."""
+    def usage_by_day_and_model(
+        self, *, day: str | None = None, profile: str | None = None
+    ) -> list[UsageRow]:
+        """Tokens reported by the API, summed per local day and model, oldest first; only
+        ``day`` (``YYYY-MM-DD``) and conversations of ``profile`` when given."""
+        where, args = _usage_filter(day, profile)
         with self._reading():
             rows = self._conn.execute(
                 "SELECT date(m.created_at, 'localtime') AS day, coalesce(m.model, c.model) AS mdl,"
                 " sum(coalesce(prompt_tokens, 0)), sum(coalesce(completion_tokens, 0)),"
                 " sum(coalesce(total_tokens,"
-                " coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0))), count(*)"
+                " coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0))), count(*),"
+                " sum(coalesce(cached_tokens, 0)), sum(coalesce(reasoning_tokens, 0))"
                 " FROM messages m JOIN conversations c ON c.id = m.conversation_id"
                 " WHERE coalesce(prompt_tokens, completion_tokens, total_tokens) IS NOT NULL"
-                " GROUP BY day, mdl ORDER BY day, mdl"
+                f"{where} GROUP BY day, mdl ORDER BY day, mdl",
+                args,
             ).fetchall()
         from atdak_cli.history.rows import UsageRow
 
         return [UsageRow(*row) for row in rows]
+
+
+def _usage_filter(day: str | None, profile: str | None) -> tuple[str, tuple[str, ...]]:
+    clauses, args = [], []
+    if day is not None:
+        clauses.append(" AND date(m.created_at, 'localtime') = ?")
+        args.append(day)
+    if profile is not None:
+        clauses.append(" AND c.profile = ?")
+        args.append(profile)
+    return "".join(clauses), tuple(args)
 
 
 def _rowid(cursor: sqlite3.Cursor) -> int:

@@ -1,8 +1,9 @@
 """The embedded local model, reached through the same HTTP client as the API.
 
 `LocalTransport` (in `atdak_cli.local.transport`) is an httpx transport that answers the Chat
-Completions API in-process with llama-cpp-python; `atdak_cli.local.model` finds and loads the
-GGUF file. Importing this package imports neither httpx nor llama_cpp.
+Completions API in-process with llama.cpp (the xllamacpp wheel); `atdak_cli.local.model` finds
+the GGUF file and starts the engine on it. Importing this package imports neither httpx nor
+xllamacpp.
 """
 
 from __future__ import annotations

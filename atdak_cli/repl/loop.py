@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, cast
 from atdak_cli import paths
 from atdak_cli.conversation import Conversation
 from atdak_cli.errors import ExitStatus, UsageError
-from atdak_cli.repl.commands import Action, Send, is_command, run_command
+from atdak_cli.repl.commands import Action, Compare, Send, is_command, run_command
 from atdak_cli.repl.state import ChatState, send
 from atdak_cli.warmup import Warmup
 
@@ -35,6 +35,7 @@ class ChatOptions:
     files: tuple[str, ...] = ()
     continue_last: bool = False
     resume: int | None = None
+    show_reasoning: bool = False
     tools: ToolOptions | None = None
 
 
@@ -63,6 +64,7 @@ def run_chat(
 ) -> int:
     """Run the session; returns the exit status (0 after Ctrl-D or /exit)."""
     state = initial_state(settings, terminal, options)
+    state.connect = connect
     with contextlib.ExitStack() as stack:
         if options.tools is not None and options.tools.wanted:
             from atdak_cli.tools.setup import open_session
@@ -103,6 +105,7 @@ def initial_state(settings: Settings, terminal: Terminal, options: ChatOptions) 
     history = paths.history_file() if settings.history else None
     state = ChatState(settings, terminal, conversation, history, conversation_id)
     state.attachments.extend(attachments)
+    state.show_reasoning = options.show_reasoning
     return state
 
 
@@ -118,8 +121,9 @@ def _interactive(state: ChatState, client: Warmup[AtdakClient]) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     session = make_session(state)
     mode = choose_mode(state.terminal, _render(state))
-    renderer = LazyRenderer(state.terminal, mode)
-    warm_up_after_first_draw(session, renderer.pending, client)
+    lazy = LazyRenderer(state.terminal, mode)
+    renderer = _with_thinking(state, lazy, markdown=mode == "markdown")
+    warm_up_after_first_draw(session, lazy.pending, client)
     state.say(_welcome(state))
     while True:
         try:
@@ -140,7 +144,8 @@ def _scripted(state: ChatState, client: Warmup[AtdakClient]) -> int:
     """Each line of stdin a turn (or a slash command); the first failure is the exit status."""
     from atdak_cli.render import make_renderer
 
-    renderer = make_renderer(state.terminal, _render(state) or "plain")
+    mode = _render(state) or "plain"
+    renderer = _with_thinking(state, make_renderer(state.terminal, mode), markdown=False)
     status = 0
     for line in _lines(state.terminal.stdin):
         outcome = perform(state, client.result, renderer, line)
@@ -148,6 +153,17 @@ def _scripted(state: ChatState, client: Warmup[AtdakClient]) -> int:
             break
         status = status or (outcome if isinstance(outcome, int) else 0)
     return status
+
+
+def _with_thinking(state: ChatState, renderer: Renderer, *, markdown: bool) -> Renderer:
+    """The thinking dimmed and folded on a terminal (``/reasoning`` unfolds it)."""
+    from atdak_cli.render.thinking import route_reasoning
+
+    router = route_reasoning(
+        renderer, state.terminal, markdown=markdown, show_all=state.show_reasoning
+    )
+    state.reasoning_view = router.view
+    return router
 
 
 def _lines(stream: Iterable[str]) -> Iterable[str]:
@@ -181,6 +197,10 @@ def perform(
         return send(state, client, renderer, None)
     if isinstance(action, Send):
         return send(state, client, renderer, action.text)
+    if isinstance(action, Compare) and state.connect is not None:
+        from atdak_cli.repl.compare import compare_last_question
+
+        return compare_last_question(state, list(action.models), state.connect)
     return None
 
 

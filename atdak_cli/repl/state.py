@@ -8,6 +8,7 @@ questions into ``atdak chat``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,13 +16,15 @@ from typing import TYPE_CHECKING, Any
 from atdak_cli import catalog
 from atdak_cli.config import Settings
 from atdak_cli.conversation import ChatMessage, Conversation
-from atdak_cli.errors import ExitStatus, error_line, report
+from atdak_cli.errors import AppError, ExitStatus, error_line, report
 from atdak_cli.turn import AnswerStatus, TurnRequest, TurnResult, run_turn, with_usage
 
 if TYPE_CHECKING:
     from atdak_cli.client import AtdakClient, CompletionUsage
+    from atdak_cli.compare import Outcome
     from atdak_cli.history.recorder import HistoryRecorder
     from atdak_cli.render import Renderer
+    from atdak_cli.render.thinking import ThinkingView
     from atdak_cli.terminal import Terminal
     from atdak_cli.tools.loop import ToolSession
 
@@ -53,6 +56,14 @@ class ChatState:
     attachments: list[str] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     history_failure_shown: bool = False
+    # --show-reasoning, toggled by /reasoning; the last answer's thinking (/reasoning last).
+    show_reasoning: bool = False
+    last_reasoning: str = ""
+    # The answers of the last /compare, until one is kept (/keep N).
+    comparison: list[Outcome] | None = None
+    # How /compare opens a client for other settings; the view /reasoning unfolds.
+    connect: Callable[[Settings], AbstractContextManager[AtdakClient]] | None = None
+    reasoning_view: ThinkingView | None = None
     _recorder: HistoryRecorder | None = None
     # The tools offered in this session (-T, --functions), and who approves their calls.
     tools: ToolSession | None = None
@@ -127,7 +138,14 @@ def send(
     """
     if not _add_question(state, text) or not _fit(state):
         return ExitStatus.USAGE
-    request = _request(state)
+    try:
+        request = _request(state)
+    except AppError as exc:  # over the budget: nothing sent, the question not kept
+        if text is not None:
+            state.conversation.undo()
+        status, line = report(exc)
+        state.say(line)
+        return status
     capture = _Capture(state.recorder(), resend=text is None)
     added: list[dict[str, Any]] = []
     try:
@@ -207,12 +225,16 @@ def _request(state: ChatState) -> TurnRequest:
         params=settings.sampling(),
         stream=settings.stream,
     )
+    from atdak_cli.budget import apply_request_options
+
+    apply_request_options(request, settings)  # the effort; a budget refuses here
     return with_usage(request)  # token counts for /usage
 
 
 def _after_turn(state: ChatState, result: TurnResult | None) -> None:
     if result is not None:
         state.conversation.add_answer(result.text, result.status)
+        state.last_reasoning = result.reasoning
         state.usage.add(result.usage)
         if result.usage is not None and result.status == "complete":
             state.conversation.measured_tokens = result.usage.total_tokens

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -150,3 +151,17 @@ def test_only_atdak_errors_leave_stream_whatever_the_bytes_and_splits(data: st.D
 def test_decoder_gives_the_same_events_however_the_bytes_are_split(data: st.DataObject) -> None:
     blob = data.draw(st.one_of(wire_bytes(), st.binary(max_size=200)))
     assert decode(data.draw(split(blob))) == decode([blob])
+
+
+def test_chunks_read_with_an_error_are_handed_out_before_it() -> None:
+    # Hypothesis found it: a chunk and an in-band error in one read lost the chunk to the caller
+    # (it was in ``text``, never yielded); split in two reads, the chunk came out.
+    chunk = b'data: {"id":"x","created":1,"choices":[{"index":0,"delta":{"content":"0"}}]}\n'
+    shown: list[str] = []
+    with (
+        pytest.raises(AtdakError, match="boom"),
+        stream_of([chunk + b'error: {"message": "boom"}\n']) as s,
+    ):
+        for got in s:
+            shown += [c.delta.content for c in got.choices]
+    assert shown == ["0"] and s.text == "0"

@@ -153,7 +153,12 @@ def test_bash_c_offers_the_commands_starting_with_c() -> None:
 
 
 def test_bash_completes_max_to_max_tokens() -> None:
-    assert bash_complete("atdak complete --max") == ["--max-tokens"]
+    assert bash_complete("atdak complete --max-t") == ["--max-tokens"]
+    assert bash_complete("atdak complete --max") == ["--max-tokens", "--max-cost"]
+
+
+def test_bash_completes_reasoning_effort_levels() -> None:
+    assert bash_complete("atdak complete --reasoning-effort ") == ["low", "medium", "high"]
 
 
 def test_bash_offers_the_four_catalogue_models() -> None:
@@ -268,7 +273,7 @@ def test_bash_readline_inserts_the_completion(dirs: tuple[Path, Path]) -> None:
         shell.expect_exact("$ ")
         shell.sendline(f"source {BASH}; atdak() {{ printf '<%s>' \"$@\"; echo; }}")
         shell.expect_exact("$ ")
-        shell.send("atdak complete --max\t 5 --model=atdak-gpt-4-m\t hi\r")
+        shell.send("atdak complete --max-t\t 5 --model=atdak-gpt-4-m\t hi\r")
         shell.expect_exact("<complete><--max-tokens><5><--model=atdak-gpt-4-mini><hi>")
     finally:
         shell.close(force=True)

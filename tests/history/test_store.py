@@ -291,10 +291,30 @@ def test_usage_sums_tokens_by_day_and_model(db: Path) -> None:
         rows = store.usage_by_day_and_model()
 
     assert [astuple(row) for row in rows] == [
-        ("2025-03-01", "a", 3, 4, 7, 1),
-        ("2025-03-01", "b", 1, 1, 2, 1),
-        ("2025-03-02", "a", 9, 12, 21, 2),
+        ("2025-03-01", "a", 3, 4, 7, 1, 0, 0),
+        ("2025-03-01", "b", 1, 1, 2, 1, 0, 0),
+        ("2025-03-02", "a", 9, 12, 21, 2, 0, 0),
     ]
+
+
+def test_usage_details_are_stored_and_summed_by_day_profile_and_model(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    detailed = {
+        "prompt_tokens": 100,
+        "completion_tokens": 40,
+        "prompt_tokens_details": {"cached_tokens": 60},
+        "completion_tokens_details": {"reasoning_tokens": 25},
+    }
+    with HistoryStore.open(db) as store:
+        for profile in ("work", "home", "work"):
+            cid = store.start_conversation(model="a", profile=profile, host=None)
+            answer = store.add_message(cid, role="assistant", content="r")
+            store.update_message(answer, usage=detailed)
+        (work,) = store.usage_by_day_and_model(profile="work")
+        assert (work.prompt_tokens, work.cached_tokens) == (200, 120)
+        assert (work.completion_tokens, work.reasoning_tokens) == (80, 50)
+        assert store.usage_by_day_and_model(day="1999-01-01") == []
+        assert len(store.usage_by_day_and_model()) == 1
 
 
 # --- search ---------------------------------------------------------------------------------
@@ -499,6 +519,45 @@ def test_schema_1_database_is_migrated_and_its_messages_indexed(db: Path) -> Non
     assert [h.snippet for h in chinese] == ["旧的«回答» narwhal"]
     assert [m.position for m in conversation.messages] == [0, 1, 2]
     assert sqlite_value(db, "PRAGMA user_version") == len(MIGRATIONS)
+
+
+def test_migrations_are_numbered_in_order_with_usage_details_before_tool_calls() -> None:
+    names = [migration.__name__ for migration in MIGRATIONS]
+    assert [name[:4] for name in names] == [f"m{n:03d}" for n in range(1, len(names) + 1)]
+    # m004 shipped on main (the reasoning branch) first; tool use came after it.
+    assert names[3:] == ["m004_usage_details", "m005_tool_calls"]
+
+
+def test_schema_4_database_keeps_its_usage_details_and_gains_tool_calls(db: Path) -> None:
+    db.parent.mkdir()
+    with closing(sqlite3.connect(db)) as conn:
+        for migration in MIGRATIONS[:4]:  # what a database made before tool use has had
+            migration(conn)
+        conn.execute(
+            "INSERT INTO conversations VALUES (1, '2026-11-30T10:00:00.000000+00:00',"
+            " '2026-11-30T10:00:01.000000+00:00', 'm', 'old', NULL, NULL)"
+        )
+        conn.execute(
+            "INSERT INTO messages (conversation_id, position, role, content, prompt_tokens,"
+            " cached_tokens, reasoning_tokens, created_at, updated_at) VALUES (1, 0,"
+            " 'assistant', 'old answer', 100, 60, 25, '2026-11-30T10:00:01.000000+00:00',"
+            " '2026-11-30T10:00:01.000000+00:00')"
+        )
+        conn.execute("PRAGMA user_version = 4")
+        conn.commit()
+
+    call = {"id": "c1", "type": "function", "function": {"name": "now", "arguments": "{}"}}
+    with HistoryStore.open(db) as store:
+        store.add_message(1, role="assistant", content="", tool_calls=[call])
+        store.add_message(1, role="tool", content="10:00", tool_call_id="c1")
+        messages = store.get_conversation(1).messages
+        (usage,) = store.usage_by_day_and_model()
+
+    assert sqlite_value(db, "PRAGMA user_version") == len(MIGRATIONS) == 5
+    assert [m.content for m in messages] == ["old answer", "", "10:00"]
+    assert (messages[0].tool_calls, messages[1].tool_calls) == (None, [call])
+    assert messages[2].tool_call_id == "c1"
+    assert (usage.prompt_tokens, usage.cached_tokens, usage.reasoning_tokens) == (100, 60, 25)
 
 
 def test_newer_schema_is_refused_for_writes_but_still_readable(db: Path) -> None:

