@@ -15,8 +15,11 @@ from atdak_cli import __version__
 from atdak_cli.config import Flags
 from atdak_cli.options import (
     ApiKeyOpt,
+    ApproveToolsOpt,
     BaseUrlOpt,
+    ChainLimitOpt,
     ContinueOpt,
+    FunctionsOpt,
     GroupedCommand,
     InsecureOpt,
     JsonOpt,
@@ -24,12 +27,14 @@ from atdak_cli.options import (
     ReasoningToOpt,
     ShowReasoningOpt,
     TimeoutOpt,
+    ToolsOpt,
     connection_options,
     examples,
     model_options,
     option,
     output_options,
     thinking_options,
+    tool_options,
     with_flags,
 )
 
@@ -41,7 +46,8 @@ Exit codes:
   2 usage or bad local input  8 timeout (also HTTP 408)
   3 authentication            9 unusable answer
   4 request rejected         10 answer delivered, history not saved
-  5 rate limit/quota/budget 130 Ctrl-C · 143 SIGTERM · 141 stdout closed"""
+  5 rate limit/quota/budget  11 tool call not approved (no terminal)
+130 Ctrl-C · 143 SIGTERM · 141 stdout closed"""
 
 app = typer.Typer(
     name="atdak",
@@ -65,6 +71,7 @@ config_app = group("config", "Show where the configuration lives and what it say
 completion_app = group("completion", "Shell completion for bash, zsh and fish.")
 history_app = group("history", "Browse, search and export saved conversations.")
 roles_app = group("roles", "Named system prompts with default parameters.")
+mcp_app = group("mcp", "MCP servers whose tools -T offers to the model.")
 
 
 def _version(value: bool) -> None:
@@ -124,6 +131,10 @@ def complete(
     extract_last: Annotated[
         bool, option("--extract-last", help="Print only the last fenced code block.")
     ] = False,
+    tools: ToolsOpt = None,
+    functions: FunctionsOpt = None,
+    approve_tools: ApproveToolsOpt = False,
+    chain_limit: ChainLimitOpt = 5,
     show_reasoning: ShowReasoningOpt = False,
     reasoning_to: ReasoningToOpt = None,
 ) -> int:
@@ -136,6 +147,7 @@ def complete(
         prompt=tuple(prompt or ()), files=tuple(file or ()), messages=messages,
         continue_last=continue_last, conversation=conversation, json=json_out, usage=usage,
         extract=which, show_reasoning=show_reasoning, reasoning_to=reasoning_to,
+        tools=tool_options(tools, functions, approve_tools, chain_limit),
     ))  # fmt: skip
 
 
@@ -189,6 +201,10 @@ def chat(
     resume: Annotated[
         int | None, option("--resume", metavar="ID", help="Resume conversation ID.")
     ] = None,
+    tools: ToolsOpt = None,
+    functions: FunctionsOpt = None,
+    approve_tools: ApproveToolsOpt = False,
+    chain_limit: ChainLimitOpt = 5,
     show_reasoning: ShowReasoningOpt = False,
 ) -> int:
     """Talk with a model in an interactive session.
@@ -196,7 +212,8 @@ def chat(
     Ctrl-D or /exit leaves; /help lists the slash commands."""
     from atdak_cli.repl.loop import ChatOptions, start
 
-    options = ChatOptions(tuple(file or ()), continue_last, resume, show_reasoning)
+    tool_opts = tool_options(tools, functions, approve_tools, chain_limit)
+    options = ChatOptions(tuple(file or ()), continue_last, resume, show_reasoning, tool_opts)
     return start(flags.one_model("chat"), options)
 
 
@@ -364,6 +381,72 @@ def usage_report(json_out: JsonOpt = False) -> None:
     from atdak_cli.commands.usage import print_usage_report
 
     print_usage_report(as_json=json_out)
+
+
+@mcp_app.command(
+    "add",
+    epilog=examples(
+        "atdak mcp add time -- uvx mcp-server-time",
+        "atdak mcp add git --allow git_status -- mcp-server-git --repository .",
+        'atdak mcp add docs --url https://x.example/mcp --header "X-Token: ${TOKEN}"',
+    ),
+)
+def mcp_add(
+    name: Annotated[str, typer.Argument(help="The server's name (-T NAME).")],
+    command: Annotated[
+        list[str] | None, typer.Argument(metavar="-- CMD [ARGS]...", help="The stdio command.")
+    ] = None,
+    url: Annotated[
+        str | None, option("--url", metavar="URL", help="A streamable-HTTP server.")
+    ] = None,
+    env: Annotated[
+        list[str] | None, option("--env", metavar="KEY=VALUE", help="Environment variable.")
+    ] = None,
+    header: Annotated[
+        list[str] | None, option("--header", metavar="NAME: VALUE", help="HTTP header.")
+    ] = None,
+    allow: Annotated[
+        list[str] | None, option("--allow", metavar="TOOL", help="Run TOOL without asking.")
+    ] = None,
+    timeout: Annotated[
+        float | None, option("--timeout", metavar="SECONDS", help="Per-call timeout.")
+    ] = None,
+) -> None:
+    """Add (or replace) an MCP server in the config."""
+    from atdak_cli.commands.mcp import add
+
+    add(
+        name, list(command or ()), url=url, env=list(env or ()), headers=list(header or ()),
+        allow=list(allow or ()), timeout=timeout,
+    )  # fmt: skip
+
+
+@mcp_app.command("list", epilog=examples("atdak mcp list"))
+def mcp_list() -> None:
+    """Each server, whether it starts, and its tools."""
+    from atdak_cli.commands.mcp import list_servers
+
+    list_servers()
+
+
+@mcp_app.command("remove", epilog=examples("atdak mcp remove time"))
+def mcp_remove(name: Annotated[str, typer.Argument(help="The server's name.")]) -> None:
+    """Remove an MCP server from the config."""
+    from atdak_cli.commands.mcp import remove
+
+    remove(name)
+
+
+@mcp_app.command(
+    "import", epilog=examples("atdak mcp import ~/.config/Claude/claude_desktop_config.json")
+)
+def mcp_import(
+    source: Annotated[str, typer.Argument(metavar="FILE", help="mcpServers JSON (- = stdin).")],
+) -> None:
+    """Import the mcpServers JSON of another client (new names only)."""
+    from atdak_cli.commands.mcp import import_servers
+
+    import_servers(source)
 
 
 @roles_app.command("list")

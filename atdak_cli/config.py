@@ -52,8 +52,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "daily_budget": (int, float),
 }
 _NOT_SETTINGS = frozenset({"profile", "role", "var"})
-# Tables that are not settings: [profiles.NAME], [roles.NAME], [prices."MODEL"].
-_TABLES = ("default_profile", "profiles", "roles", "prices")
+# Tables that are not settings: [profiles.NAME], [roles.NAME], [prices."MODEL"], [mcp.NAME].
+_TABLES = ("default_profile", "profiles", "roles", "prices", "mcp")
 _PRICE_KEYS = ("input", "cached_input", "output")
 _CHOICES = {
     "render": ("markdown", "plain"),
@@ -234,6 +234,12 @@ def unknown_keys(config: Mapping[str, Any], path: Path) -> Iterator[tuple[str, s
             yield from _unknown_in(section, tuple(_TYPES), f"[{table}.{name}] of {path}")
     for name, price in _tables(config, "prices"):
         yield from _unknown_in(price, _PRICE_KEYS, f'[prices."{name}"] of {path}')
+    if "mcp" not in config:
+        return
+    from atdak_cli.tools.config import SERVER_KEYS  # only then: tools/ loads with tools
+
+    for name, server in _tables(config, "mcp"):
+        yield from _unknown_in(server, SERVER_KEYS, f"[mcp.{name}] of {path}")
 
 
 def _tables(config: Mapping[str, Any], name: str) -> Iterator[tuple[str, Mapping[str, Any]]]:

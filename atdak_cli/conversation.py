@@ -7,26 +7,37 @@ Nothing here does I/O; the REPL (:mod:`atdak_cli.repl`) owns the terminal and th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from atdak_cli import catalog
 from atdak_cli.turn import AnswerStatus, ApiMessage
 
-Role = Literal["user", "assistant"]
+Role = Literal["user", "assistant", "tool"]
 
 
 @dataclass(frozen=True)
 class ChatMessage:
-    """One user or assistant message; an answer keeps how it ended."""
+    """One user or assistant message (or a tool's result); an answer keeps how it ended.
+    ``extra`` holds tool use as the API has it: ``tool_calls``, ``tool_call_id``."""
 
     role: Role
     content: str
     status: AnswerStatus = "complete"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def as_api(self) -> ApiMessage:
-        return {"role": self.role, "content": self.content}
+        message = {"role": self.role, "content": self.content, **self.extra}
+        if "tool_calls" in self.extra and not self.content:
+            message["content"] = None
+        return message
+
+    @classmethod
+    def from_api(cls, message: Mapping[str, Any]) -> ChatMessage:
+        extra = {k: message[k] for k in ("tool_calls", "tool_call_id") if k in message}
+        role = message["role"]
+        return cls(role, str(message.get("content") or ""), extra=extra)
 
 
 @dataclass
@@ -47,8 +58,8 @@ class Conversation:
             role, content = message["role"], message["content"]
             if role == "system":
                 conversation.system = content
-            elif role in ("user", "assistant"):
-                conversation.messages.append(ChatMessage(role, content))  # type: ignore[arg-type]
+            elif role in ("user", "assistant", "tool"):
+                conversation.messages.append(ChatMessage.from_api(message))
         return conversation
 
     def api_messages(self) -> list[ApiMessage]:
@@ -81,7 +92,7 @@ class Conversation:
 
     def prepare_retry(self) -> bool:
         """Drop the answers after the last question, so that it can be sent again."""
-        while self.messages and self.messages[-1].role == "assistant":
+        while self.messages and self.messages[-1].role != "user":
             self.messages.pop()
             self.measured_tokens = None
         return bool(self.messages)
@@ -91,7 +102,7 @@ class Conversation:
         self.measured_tokens = None
 
     def estimated_tokens(self) -> int:
-        return sum(catalog.estimate_tokens(m["content"]) for m in self.api_messages())
+        return sum(catalog.estimate_tokens(m.get("content") or "") for m in self.api_messages())
 
     def context_tokens(self) -> int:
         """The best known size of the next request's context."""

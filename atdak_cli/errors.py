@@ -20,6 +20,7 @@ class ExitStatus(IntEnum):
     TIMEOUT = 8
     UNUSABLE = 9
     HISTORY = 10
+    TOOL_REFUSED = 11
     SIGINT = 130
     PIPE = 141
     SIGTERM = 143
@@ -55,16 +56,16 @@ class UnusableAnswerError(AppError):
 
 
 class ToolCallError(AppError):
-    """The model asked to call a tool: atdak sends none and cannot run one yet, and an
-    empty answer must not pass for a success."""
+    """The model asked to call a tool though none was offered (no -T): an empty answer must
+    not pass for a success."""
 
     status = ExitStatus.REJECTED
 
     def __init__(self, names: list[str]) -> None:
         wanted = ", ".join(names) if names else "a tool"
         super().__init__(
-            f"the model asked to call {wanted} instead of answering; atdak does not run tools",
-            hint="ask so that no tool is needed, or turn off the server's tools for this model",
+            f"the model asked to call {wanted} instead of answering, and no tools were offered",
+            hint="offer tools with -T NAME or --functions FILE, or turn off the server's own",
         )
 
 

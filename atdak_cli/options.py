@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import typer.core
 from typer import _click
 
 from atdak_cli.config import Flags
+
+if TYPE_CHECKING:
+    from atdak_cli.tools.setup import ToolOptions
 
 
 def option(*names: str, metavar: str | None = None, help: str) -> typer.models.OptionInfo:
@@ -91,6 +94,35 @@ NoHistoryOpt = Annotated[
     bool, option("--no-history", help="Do not save this exchange in the history.")
 ]
 ContinueOpt = Annotated[bool, option("-c", "--continue", help="Continue the latest conversation.")]
+ToolsOpt = Annotated[
+    list[str] | None,
+    option("-T", "--tools", metavar="NAME", help="Offer an MCP server's tools (NAME.tool: one)."),
+]
+FunctionsOpt = Annotated[
+    list[str] | None,
+    option("--functions", metavar="FILE", help="Offer the typed functions of a Python file."),
+]
+ApproveToolsOpt = Annotated[
+    bool, option("--approve-tools", help="Run the model's tool calls without asking.")
+]
+ChainLimitOpt = Annotated[
+    int, option("--chain-limit", metavar="N", help="Most rounds of tool calls.")
+]
+
+
+def tool_options(
+    tools: list[str] | None, functions: list[str] | None, approve: bool, chain_limit: int
+) -> ToolOptions | None:
+    """None without -T or --functions: nothing of atdak_cli.tools is imported then."""
+    if not tools and not functions:
+        return None
+    from pathlib import Path
+
+    from atdak_cli.tools.setup import ToolOptions
+
+    return ToolOptions(
+        tuple(tools or ()), tuple(Path(f) for f in functions or ()), approve, chain_limit
+    )
 
 
 def model_options(
@@ -168,6 +200,7 @@ OPTION_SECTIONS: dict[str, tuple[str, ...]] = {
                            "reasoning_effort", "max_cost"),
     "Output": ("stream", "json_out", "usage", "extract", "extract_last", "render", "color",
                "show_reasoning", "reasoning_to", "no_history"),
+    "Tools": ("tools", "functions", "approve_tools", "chain_limit"),
     "Connection": ("profile", "base_url", "api_key", "timeout", "allow_insecure_http", "debug"),
 }  # fmt: skip
 _SECTION_OF = {name: title for title, names in OPTION_SECTIONS.items() for name in names}

@@ -36,6 +36,12 @@ class TurnRequest:
     stream: bool = True
     # Fields beyond the API page's (e.g. OpenAI's stream_options), sent as they are.
     extra_body: dict[str, Any] = field(default_factory=dict)
+    # The tools offered (the API's ``tools``); with them an answer may be tool calls.
+    tools: list[dict[str, Any]] | None = None
+    # Runs once, when the model begins to ask for a tool call: the moment to start the tool
+    # servers (in the background, while the call's arguments stream). An answer without
+    # calls starts none: the SDK's import (~0.9 s of CPU) would slow its streaming.
+    on_tool_call: Callable[[], None] | None = field(default=None, repr=False)
     # --max-cost or a daily budget: the stream is stopped once its running cost crosses it.
     budget: Budget | None = None
 
@@ -56,6 +62,8 @@ class TurnResult:
     chunks: int = 0
     # The tools the model asked to call (their names; "" for a call without one).
     tool_calls: list[str] = field(default_factory=list)
+    # The same calls whole, as the API's dicts (id, type, function: name, arguments).
+    calls: list[dict[str, Any]] = field(default_factory=list)
     # The thinking came inline (<think>) in the content: a partial text must be split too.
     inline_reasoning: bool = False
 
@@ -102,7 +110,8 @@ def run_turn(
             _stream_answer(client, request, renderer, result)
         else:
             _whole_answer(client, request, renderer, result)
-        refuse_tool_calls(result.finish_reason, result.tool_calls)
+        if not request.tools:
+            refuse_tool_calls(result.finish_reason, result.tool_calls)
     except BaseException as exc:
         _fail(result, exc)
         if renderer is not None:
@@ -125,9 +134,11 @@ def _stream_answer(
         messages=request.messages,
         stream=True,
         extra_body=request.extra_body,
+        tools=request.tools,
         **request.params,
     )
     batch = _ReadBatch(renderer) if renderer is not None else None
+    on_tool_call = request.on_tool_call
     splitter = ThinkSplitter()
     with stream:
         try:
@@ -137,6 +148,9 @@ def _stream_answer(
                         continue
                     delta = choice.delta
                     result.chunks += bool(delta.content)
+                    if on_tool_call is not None and delta.tool_calls:
+                        start, on_tool_call = on_tool_call, None
+                        start()
                     thought, answer = splitter.feed(delta.content, delta.reasoning_content)
                     if batch is not None:
                         batch.add(thought, answer)
@@ -174,6 +188,7 @@ def _take_answer(result: TurnResult, stream: Stream[ChatCompletionChunk], *, inl
     result.inline_reasoning = inline
     result.finish_reason, result.usage = stream.finish_reason, stream.usage
     result.tool_calls = tool_names(stream.tool_calls)
+    result.calls = [call.to_dict() for call in stream.tool_calls]
 
 
 class _ReadBatch:
@@ -217,6 +232,7 @@ def _whole_answer(
         messages=request.messages,
         stream=False,
         extra_body=request.extra_body,
+        tools=request.tools,
         **request.params,
     )
     choice = completion.choices[0] if completion.choices else None
@@ -226,6 +242,9 @@ def _whole_answer(
         )
         result.finish_reason = choice.finish_reason
         result.tool_calls = tool_names(choice.message.tool_calls)
+        result.calls = [call.to_dict() for call in choice.message.tool_calls or ()]
+        if result.calls and request.on_tool_call is not None:
+            request.on_tool_call()
     result.usage, result.assemble = completion.usage, lambda: completion
     if renderer is not None:
         _show(renderer, result.reasoning, result.text)

@@ -80,11 +80,12 @@ _atdak_trim() {
 # The subcommands of each command.
 _atdak_commands() {
     case $1 in
-        "") _atdak_reply="complete batch chat models login logout doctor usage config completion history roles" ;;
+        "") _atdak_reply="complete batch chat models login logout doctor usage config completion history roles mcp" ;;
         "config") _atdak_reply="path show" ;;
         "completion") _atdak_reply="show install" ;;
         "history") _atdak_reply="list show search delete export" ;;
         "roles") _atdak_reply="list show" ;;
+        "mcp") _atdak_reply="add list remove import" ;;
         *) _atdak_reply="" ;;
     esac
     [[ -n $_atdak_reply ]]
@@ -95,9 +96,9 @@ _atdak_commands() {
 _atdak_options() {
     case $1 in
         "") _atdak_reply="-V --version -h --help" ;;
-        "complete") _atdak_reply="-f --file --messages -c --continue --conversation --stream --no-stream --json --usage -x --extract --extract-last --show-reasoning --reasoning-to --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --reasoning-effort --max-cost --render --color --no-history --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
+        "complete") _atdak_reply="-f --file --messages -c --continue --conversation --stream --no-stream --json --usage -x --extract --extract-last -T --tools --functions --approve-tools --chain-limit --show-reasoning --reasoning-to --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --reasoning-effort --max-cost --render --color --no-history --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
         "batch") _atdak_reply="--concurrency -o --output --resume --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
-        "chat") _atdak_reply="-f --file -c --continue --resume --show-reasoning --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --reasoning-effort --max-cost --render --color --no-history --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
+        "chat") _atdak_reply="-f --file -c --continue --resume -T --tools --functions --approve-tools --chain-limit --show-reasoning --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --reasoning-effort --max-cost --render --color --no-history --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
         "models") _atdak_reply="--json --profile --base-url --api-key --timeout --allow-insecure-http --debug -h --help" ;;
         "login") _atdak_reply="--profile -h --help" ;;
         "logout") _atdak_reply="--profile -h --help" ;;
@@ -118,6 +119,11 @@ _atdak_options() {
         "roles") _atdak_reply="-h --help" ;;
         "roles list") _atdak_reply="-h --help" ;;
         "roles show") _atdak_reply="-h --help" ;;
+        "mcp") _atdak_reply="-h --help" ;;
+        "mcp add") _atdak_reply="--url --env --header --allow --timeout -h --help" ;;
+        "mcp list") _atdak_reply="-h --help" ;;
+        "mcp remove") _atdak_reply="-h --help" ;;
+        "mcp import") _atdak_reply="-h --help" ;;
         *) _atdak_reply="" ;;
     esac
     [[ -n $_atdak_reply ]]
@@ -130,8 +136,9 @@ _atdak_option_kind() {
     case $1 in
         "complete")
             case $2 in
-                -f|--file|--messages|--reasoning-to|--model-path) _atdak_reply="files" ;;
-                --conversation|--var|-s|--system|-t|--temperature|--max-tokens|--top-p|--frequency-penalty|--presence-penalty|--max-cost|--base-url|--api-key|--timeout) _atdak_reply="none" ;;
+                -f|--file|--messages|--functions|--reasoning-to|--model-path) _atdak_reply="files" ;;
+                --conversation|--chain-limit|--var|-s|--system|-t|--temperature|--max-tokens|--top-p|--frequency-penalty|--presence-penalty|--max-cost|--base-url|--api-key|--timeout) _atdak_reply="none" ;;
+                -T|--tools) _atdak_reply="table:mcp" ;;
                 --role) _atdak_reply="table:roles" ;;
                 -m|--model) _atdak_reply="models" ;;
                 --reasoning-effort) _atdak_reply="words:low medium high" ;;
@@ -151,8 +158,9 @@ _atdak_option_kind() {
             ;;
         "chat")
             case $2 in
-                -f|--file|--model-path) _atdak_reply="files" ;;
-                --resume|--var|-s|--system|-t|--temperature|--max-tokens|--top-p|--frequency-penalty|--presence-penalty|--max-cost|--base-url|--api-key|--timeout) _atdak_reply="none" ;;
+                -f|--file|--functions|--model-path) _atdak_reply="files" ;;
+                --resume|--chain-limit|--var|-s|--system|-t|--temperature|--max-tokens|--top-p|--frequency-penalty|--presence-penalty|--max-cost|--base-url|--api-key|--timeout) _atdak_reply="none" ;;
+                -T|--tools) _atdak_reply="table:mcp" ;;
                 --role) _atdak_reply="table:roles" ;;
                 -m|--model) _atdak_reply="models" ;;
                 --reasoning-effort) _atdak_reply="words:low medium high" ;;
@@ -203,6 +211,11 @@ _atdak_option_kind() {
                 --format) _atdak_reply="words:markdown json" ;;
             esac
             ;;
+        "mcp add")
+            case $2 in
+                --url|--env|--header|--allow|--timeout) _atdak_reply="none" ;;
+            esac
+            ;;
     esac
     [[ -n $_atdak_reply ]]
 }
@@ -215,6 +228,8 @@ _atdak_argument_kind() {
         "completion show") _atdak_reply="words:bash zsh fish" ;;
         "completion install") _atdak_reply="words:bash zsh fish" ;;
         "roles show") _atdak_reply="table:roles" ;;
+        "mcp remove") _atdak_reply="table:mcp" ;;
+        "mcp import") _atdak_reply="files" ;;
         *) _atdak_reply="" ;;
     esac
     [[ -n $_atdak_reply ]]

@@ -58,7 +58,7 @@ end
 function __atdak_commands
     switch "$argv"
         case ''
-            printf '%s\n' complete batch chat models login logout doctor usage config completion history roles
+            printf '%s\n' complete batch chat models login logout doctor usage config completion history roles mcp
         case 'config'
             printf '%s\n' path show
         case 'completion'
@@ -67,17 +67,19 @@ function __atdak_commands
             printf '%s\n' list show search delete export
         case 'roles'
             printf '%s\n' list show
+        case 'mcp'
+            printf '%s\n' add list remove import
     end
 end
 
 function __atdak_value_options
     switch "$argv"
         case 'complete'
-            printf '%s\n' -f --file --messages --conversation --reasoning-to --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --reasoning-effort --max-cost --render --color --profile --base-url --api-key --timeout
+            printf '%s\n' -f --file --messages --conversation -T --tools --functions --chain-limit --reasoning-to --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --reasoning-effort --max-cost --render --color --profile --base-url --api-key --timeout
         case 'batch'
             printf '%s\n' --concurrency -o --output --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --profile --base-url --api-key --timeout
         case 'chat'
-            printf '%s\n' -f --file --resume --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --reasoning-effort --max-cost --render --color --profile --base-url --api-key --timeout
+            printf '%s\n' -f --file --resume -T --tools --functions --chain-limit --role --var -m --model --model-path -s --system -t --temperature --max-tokens --top-p --frequency-penalty --presence-penalty --reasoning-effort --max-cost --render --color --profile --base-url --api-key --timeout
         case 'models'
             printf '%s\n' --profile --base-url --api-key --timeout
         case 'login'
@@ -94,6 +96,8 @@ function __atdak_value_options
             printf '%s\n' -n --limit
         case 'history export'
             printf '%s\n' --format
+        case 'mcp add'
+            printf '%s\n' --url --env --header --allow --timeout
     end
 end
 
@@ -110,6 +114,7 @@ complete -c atdak -n '__atdak_at \'\'' -a config -d 'Show where the configuratio
 complete -c atdak -n '__atdak_at \'\'' -a completion -d 'Shell completion for bash, zsh and fish.'
 complete -c atdak -n '__atdak_at \'\'' -a history -d 'Browse, search and export saved conversations.'
 complete -c atdak -n '__atdak_at \'\'' -a roles -d 'Named system prompts with default parameters.'
+complete -c atdak -n '__atdak_at \'\'' -a mcp -d 'MCP servers whose tools -T offers to the model.'
 complete -c atdak -n '__atdak_at \'\'' -s V -l version -d 'Show version.'
 complete -c atdak -n '__atdak_at \'\'' -s h -l help -d 'Show this message and exit.'
 complete -c atdak -n '__atdak_at \'complete\'' -s f -l file -r -F -d 'Add a file\'s text (- = stdin).'
@@ -121,6 +126,10 @@ complete -c atdak -n '__atdak_at \'complete\'' -l json -d 'Print the API\'s JSON
 complete -c atdak -n '__atdak_at \'complete\'' -l usage -d 'Print token usage on stderr.'
 complete -c atdak -n '__atdak_at \'complete\'' -s x -l extract -d 'Print only the first fenced code block.'
 complete -c atdak -n '__atdak_at \'complete\'' -l extract-last -d 'Print only the last fenced code block.'
+complete -c atdak -n '__atdak_at \'complete\'' -s T -l tools -x -a '(__atdak_config_tables mcp)' -d 'Offer an MCP server\'s tools (NAME.tool: one).'
+complete -c atdak -n '__atdak_at \'complete\'' -l functions -r -F -d 'Offer the typed functions of a Python file.'
+complete -c atdak -n '__atdak_at \'complete\'' -l approve-tools -d 'Run the model\'s tool calls without asking.'
+complete -c atdak -n '__atdak_at \'complete\'' -l chain-limit -x -d 'Most rounds of tool calls.'
 complete -c atdak -n '__atdak_at \'complete\'' -l show-reasoning -d 'Keep the thinking on screen, not one line.'
 complete -c atdak -n '__atdak_at \'complete\'' -l reasoning-to -r -F -d 'Also write the thinking to FILE or stderr.'
 complete -c atdak -n '__atdak_at \'complete\'' -l role -x -a '(__atdak_config_tables roles)' -d 'Named role from the config.'
@@ -169,6 +178,10 @@ complete -c atdak -n '__atdak_at \'batch\'' -r -F
 complete -c atdak -n '__atdak_at \'chat\'' -s f -l file -r -F -d 'Attach a file to the first message.'
 complete -c atdak -n '__atdak_at \'chat\'' -s c -l continue -d 'Continue the latest conversation.'
 complete -c atdak -n '__atdak_at \'chat\'' -l resume -x -d 'Resume conversation ID.'
+complete -c atdak -n '__atdak_at \'chat\'' -s T -l tools -x -a '(__atdak_config_tables mcp)' -d 'Offer an MCP server\'s tools (NAME.tool: one).'
+complete -c atdak -n '__atdak_at \'chat\'' -l functions -r -F -d 'Offer the typed functions of a Python file.'
+complete -c atdak -n '__atdak_at \'chat\'' -l approve-tools -d 'Run the model\'s tool calls without asking.'
+complete -c atdak -n '__atdak_at \'chat\'' -l chain-limit -x -d 'Most rounds of tool calls.'
 complete -c atdak -n '__atdak_at \'chat\'' -l show-reasoning -d 'Keep the thinking on screen, not one line.'
 complete -c atdak -n '__atdak_at \'chat\'' -l role -x -a '(__atdak_config_tables roles)' -d 'Named role from the config.'
 complete -c atdak -n '__atdak_at \'chat\'' -l var -x -d 'Fill a role\'s {placeholder}: name=value.'
@@ -248,3 +261,19 @@ complete -c atdak -n '__atdak_at \'roles\'' -s h -l help -d 'Show this message a
 complete -c atdak -n '__atdak_at \'roles list\'' -s h -l help -d 'Show this message and exit.'
 complete -c atdak -n '__atdak_at \'roles show\'' -s h -l help -d 'Show this message and exit.'
 complete -c atdak -n '__atdak_at \'roles show\'' -x -a '(__atdak_config_tables roles)'
+complete -c atdak -n '__atdak_at \'mcp\'' -a add -d 'Add (or replace) an MCP server in the config.'
+complete -c atdak -n '__atdak_at \'mcp\'' -a list -d 'Each server, whether it starts, and its tools.'
+complete -c atdak -n '__atdak_at \'mcp\'' -a remove -d 'Remove an MCP server from the config.'
+complete -c atdak -n '__atdak_at \'mcp\'' -a import -d 'Import the mcpServers JSON of another client (new names only).'
+complete -c atdak -n '__atdak_at \'mcp\'' -s h -l help -d 'Show this message and exit.'
+complete -c atdak -n '__atdak_at \'mcp add\'' -l url -x -d 'A streamable-HTTP server.'
+complete -c atdak -n '__atdak_at \'mcp add\'' -l env -x -d 'Environment variable.'
+complete -c atdak -n '__atdak_at \'mcp add\'' -l header -x -d 'HTTP header.'
+complete -c atdak -n '__atdak_at \'mcp add\'' -l allow -x -d 'Run TOOL without asking.'
+complete -c atdak -n '__atdak_at \'mcp add\'' -l timeout -x -d 'Per-call timeout.'
+complete -c atdak -n '__atdak_at \'mcp add\'' -s h -l help -d 'Show this message and exit.'
+complete -c atdak -n '__atdak_at \'mcp list\'' -s h -l help -d 'Show this message and exit.'
+complete -c atdak -n '__atdak_at \'mcp remove\'' -s h -l help -d 'Show this message and exit.'
+complete -c atdak -n '__atdak_at \'mcp remove\'' -x -a '(__atdak_config_tables mcp)'
+complete -c atdak -n '__atdak_at \'mcp import\'' -s h -l help -d 'Show this message and exit.'
+complete -c atdak -n '__atdak_at \'mcp import\'' -r -F

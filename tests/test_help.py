@@ -17,7 +17,7 @@ from tests.utils.process import run_atdak
 
 WIDTH = 80
 ROOT = typer.main.get_command(app)
-EXIT_CODES = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "130", "141", "143")
+EXIT_CODES = ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "130", "141", "143")
 # The flags the issue wants spelled alike wherever they appear.
 SHARED = ("-m", "-s", "-t", "-f", "--json", "--render", "--profile", "--base-url", "--timeout")
 SHARED += ("--no-history", "--debug")

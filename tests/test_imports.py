@@ -77,6 +77,28 @@ def test_complete_into_a_pipe_imports_neither_rich_nor_prompt_toolkit(
         assert loaded(modules, package) == [], f"atdak complete | ... imported {package}"
 
 
+# The MCP SDK (~0.9 s with pydantic) and the tool machinery load only with -T (anyio is
+# httpx's own import, not the SDK's).
+TOOL_MODULES = ("mcp", "mcp_types", "pydantic", "jsonschema", "atdak_cli.tools")
+
+
+@pytest.mark.parametrize("command", ["complete", "chat"])
+def test_without_tools_nothing_of_mcp_is_imported(
+    api: FakeAPIServer, key_env: str, command: str
+) -> None:
+    args = (command, "--base-url", api.base_url) + (("hi",) if command == "complete" else ())
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "atdak_cli", *args],
+        input="hi\n", capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "echo: hi" in proc.stdout
+    modules = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    assert "httpx" in modules
+    for package in TOOL_MODULES:
+        assert loaded(modules, package) == [], f"atdak {command} imported {package}"
+
+
 def test_complete_saves_its_exchange_without_the_history_row_types(
     api: FakeAPIServer, key_env: str
 ) -> None:

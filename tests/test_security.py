@@ -336,9 +336,11 @@ COMMANDS = dict(_walk(typer.main.get_command(app)))
 # String options and arguments whose value atdak checks before doing anything (an unknown
 # profile, a file that is not there, ...): the canary given as one is a usage error.
 CHECKED = {"profile", "role", "render", "color", "fmt", "base_url", "file", "messages", "batch",
-           "model_path", "shell", "name", "reasoning_effort"}  # fmt: skip
+           "model_path", "shell", "name", "tools", "functions", "source", "url", "env",
+           "header", "allow", "reasoning_effort"}  # fmt: skip
 # Free text, or a name to create: any value is valid.
-FREE = {"model", "system", "api_key", "output", "var", "prompt", "query", "reasoning_to"}
+FREE = {"model", "system", "api_key", "output", "var", "prompt", "query", "command",
+        "reasoning_to"}  # fmt: skip
 FREE_IN = {("login",): {"profile"}, ("logout",): {"profile"}}
 
 

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from atdak_cli.history.recorder import HistoryRecorder
     from atdak_cli.render import Renderer, RenderMode
     from atdak_cli.terminal import Terminal
+    from atdak_cli.tools.loop import ToolSession
+    from atdak_cli.tools.setup import ToolOptions
 
 FINISH_WARNINGS = {
     "length": "the answer was cut off at the token limit (raise --max-tokens)",
@@ -37,6 +39,7 @@ class CompleteOptions:
     json: bool = False
     usage: bool = False
     extract: Literal["first", "last"] | None = None
+    tools: ToolOptions | None = None
     show_reasoning: bool = False
     reasoning_to: str | None = None  # a file, or "stderr"
 
@@ -65,6 +68,10 @@ def run(flags: Flags, options: CompleteOptions) -> int:
     if flags.models:
         if options.extract is not None:
             raise UsageError("-x/--extract takes one answer, not a comparison", hint="drop a -m")
+        if options.tools is not None and options.tools.wanted:
+            raise UsageError(
+                "tools (-T/--functions) take one model, not a comparison", hint="drop a -m"
+            )
         return _compare(flags, list(request.messages), terminal, as_json=options.json)
     if options.usage:
         with_usage(request)
@@ -86,7 +93,17 @@ def run(flags: Flags, options: CompleteOptions) -> int:
             show_reasoning=options.show_reasoning,
             reasoning_to=sink,
         )
-        return complete(client, request, terminal, output, settings, recorder=recorder)
+        if options.tools is None or not options.tools.wanted:
+            return complete(client, request, terminal, output, settings, recorder=recorder)
+        from atdak_cli.tools.setup import open_session
+
+        with open_session(
+            options.tools, config=settings.raw_config, config_path=settings.config_path,
+            terminal=terminal,
+        ) as session:  # fmt: skip
+            return complete(
+                client, request, terminal, output, settings, recorder=recorder, tools=session
+            )
 
 
 def _compare(flags: Flags, messages: list[ApiMessage], terminal: Terminal, *, as_json: bool) -> int:
@@ -164,7 +181,7 @@ def check_context(model: str, messages: list[dict[str, str]]) -> None:
     limit = catalog.context_length(model)
     if limit is None:
         return
-    estimate = sum(catalog.estimate_tokens(m["content"]) for m in messages)
+    estimate = sum(catalog.estimate_tokens(m.get("content") or "") for m in messages)
     if estimate > limit:
         raise _too_long(model, f"at least {catalog.format_tokens(estimate)} tokens")
 
@@ -185,17 +202,25 @@ def complete(
     settings: Settings,
     *,
     recorder: HistoryRecorder | None = None,
+    tools: ToolSession | None = None,
 ) -> ExitStatus:
     """Run the exchange and print it; returns the exit status."""
     quiet = options.json or options.extract is not None
-    renderer = None if quiet else _renderer(terminal, options)
-    with terminal.typed_keys_unechoed():
-        result = run_turn(client, request, renderer=renderer, recorder=recorder)
-    if renderer is None and options.reasoning_to is not None and result.reasoning:
+    runs: list[dict[str, object]] = []
+    if tools is None:
+        renderer = None if quiet else _renderer(terminal, options)
+        with terminal.typed_keys_unechoed():
+            result = run_turn(client, request, renderer=renderer, recorder=recorder)
+    else:
+        result, runs = _with_tools(client, request, terminal, options, recorder, tools)
+    if quiet and options.reasoning_to is not None and result.reasoning:
         options.reasoning_to.write(result.reasoning.rstrip("\n") + "\n")
     show_notes(request, result, terminal, settings=settings, show_usage=options.usage)
     if options.json and result.completion is not None:
-        terminal.stdout.write(json.dumps(result.completion.to_dict(), ensure_ascii=False, indent=2))
+        document = result.completion.to_dict()
+        if tools is not None:
+            document["tool_runs"] = runs  # every call of the chain and its result
+        terminal.stdout.write(json.dumps(document, ensure_ascii=False, indent=2))
         terminal.stdout.write("\n")
     elif options.extract is not None:
         terminal.stdout.write(extract_block(result.text, options.extract))
@@ -204,6 +229,39 @@ def complete(
         terminal.notice(report(recorder.failure)[1])
         return ExitStatus.HISTORY
     return ExitStatus.OK
+
+
+def _with_tools(
+    client: AtdakClient,
+    request: TurnRequest,
+    terminal: Terminal,
+    options: OutputOptions,
+    recorder: HistoryRecorder | None,
+    session: ToolSession,
+) -> tuple[TurnResult, list[dict[str, object]]]:
+    """The call loop. On a terminal each request's text streams, calls between; into a pipe
+    only the final answer is written (the text before a call is not the answer)."""
+    from atdak_cli.tools.turns import run_tool_turns, tool_runs
+
+    runs = tool_runs(session)
+    quiet = options.json or options.extract is not None
+    final_only = not quiet and not terminal.stdout_isatty
+    streamed = quiet or final_only
+    result, _ = run_tool_turns(
+        client,
+        request,
+        session,
+        renderer=lambda: None if streamed else _renderer(terminal, options),
+        recorder=recorder,
+    )
+    if final_only:
+        renderer = _renderer(terminal, options)
+        renderer.start()
+        if result.reasoning:
+            renderer.feed_reasoning(result.reasoning)  # kept off stdout; copied to a sink
+        renderer.feed(result.text)
+        renderer.finish()
+    return result, list(runs())
 
 
 def _renderer(terminal: Terminal, options: OutputOptions) -> Renderer:

@@ -188,6 +188,8 @@ OPTION_VALUES = {
     "model": Values("models"),
     "profile": Values("table", ("profiles",)),
     "role": Values("table", ("roles",)),
+    "tools": Values("table", ("mcp",)),
+    "functions": FILES,
     "render": Values("words", ("markdown", "plain")),
     "color": Values("words", ("auto", "always", "never")),
     "fmt": Values("words", ("markdown", "json")),
@@ -204,6 +206,8 @@ ARGUMENT_VALUES: dict[tuple[str, ...], Values] = {
     ("completion", "show"): SHELL_WORDS,
     ("completion", "install"): SHELL_WORDS,
     ("roles", "show"): Values("table", ("roles",)),
+    ("mcp", "remove"): Values("table", ("mcp",)),
+    ("mcp", "import"): FILES,
 }
 
 

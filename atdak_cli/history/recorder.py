@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from atdak_cli.errors import ConversationNotFound, HistoryError, UsageError
@@ -13,7 +14,8 @@ from atdak_cli.history.store import HistoryStore
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from atdak_cli.turn import TurnRequest, TurnResult
+    from atdak_cli.history.rows import StoredMessage
+    from atdak_cli.turn import AnswerStatus, TurnRequest, TurnResult
 
 
 class HistoryRecorder:
@@ -91,6 +93,37 @@ class HistoryRecorder:
             )
         self.conversation_id, self._answer_id = conversation_id, answer_id
 
+    def next_answer(self, request: TurnRequest) -> None:
+        """Another answer to the same question is coming (the next round of tool calls):
+        its messages so far are stored, only the answer's row is new."""
+
+        def add(store: HistoryStore) -> None:
+            if self.conversation_id is not None:
+                self._answer_id = store.add_message(
+                    self.conversation_id,
+                    role="assistant",
+                    content="",
+                    status="incomplete",
+                    model=request.model,
+                    params=request.params,
+                )
+
+        self._guarded(add)
+
+    def tool_message(self, message: Mapping[str, Any], *, status: AnswerStatus) -> None:
+        """A tool's result as it was sent to the model."""
+        conversation_id = self.conversation_id
+        if conversation_id is not None:
+            self._guarded(
+                lambda store: store.add_message(
+                    conversation_id,
+                    role="tool",
+                    content=str(message.get("content") or ""),
+                    status=status,
+                    tool_call_id=str(message.get("tool_call_id") or ""),
+                )
+            )
+
     def undo(self) -> None:
         """Forget the last exchange, as the REPL's ``/undo`` did: ``--continue`` must not
         send it again."""
@@ -118,6 +151,7 @@ class HistoryRecorder:
             usage=usage,
             error=result.error,
             reasoning=result.reasoning or None,
+            tool_calls=result.calls or None,
         )
         self._answer_id = None
 
@@ -145,9 +179,19 @@ def load_context(path: Path, conversation_id: int | None) -> tuple[int, list[dic
             raise UsageError(
                 f"no conversation #{wanted}", hint="see `atdak history list`"
             ) from None
-    messages = [
-        {"role": m.role, "content": m.content}
+    return wanted, [
+        api_message(m)
         for m in conversation.messages
-        if m.content or m.role == "user"
+        if m.content or m.role in ("user", "tool") or m.tool_calls
     ]
-    return wanted, messages
+
+
+def api_message(message: StoredMessage) -> dict[str, Any]:
+    """A stored message as the API takes it: tool calls and tool results with their ids."""
+    sent: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        sent["tool_calls"] = message.tool_calls
+        sent["content"] = message.content or None
+    if message.role == "tool":
+        sent["tool_call_id"] = message.tool_call_id or ""
+    return sent

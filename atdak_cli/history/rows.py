@@ -35,6 +35,9 @@ class StoredMessage:
     created: datetime
     updated: datetime
     reasoning: str | None = None
+    # Tool use: the calls an assistant message asked for; the call a tool message answers.
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,8 @@ def message(row: tuple[Any, ...]) -> StoredMessage:
         created=datetime.fromisoformat(row[13]),
         updated=datetime.fromisoformat(row[14]),
         reasoning=row[15],
+        tool_calls=json.loads(row[16]) if row[16] else None,
+        tool_call_id=row[17],
     )
 
 

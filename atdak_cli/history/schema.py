@@ -74,11 +74,19 @@ def m004_usage_details(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE messages ADD COLUMN reasoning_tokens INTEGER")
 
 
+def m005_tool_calls(conn: sqlite3.Connection) -> None:
+    """Tool use (-T): the calls an assistant message asked for (the API's JSON), and which
+    call a ``tool`` message answers."""
+    conn.execute("ALTER TABLE messages ADD COLUMN tool_calls TEXT")
+    conn.execute("ALTER TABLE messages ADD COLUMN tool_call_id TEXT")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_fts,
     m003_reasoning,
     m004_usage_details,
+    m005_tool_calls,
 ]
 
 

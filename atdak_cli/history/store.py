@@ -68,6 +68,10 @@ def _safe_params(params: Mapping[str, Any] | None) -> str:
     return json.dumps(kept, ensure_ascii=False, sort_keys=True, default=str)
 
 
+def _calls_json(calls: list[dict[str, Any]] | None) -> str | None:
+    return json.dumps(calls, ensure_ascii=False) if calls else None
+
+
 def _usage_values(usage: Mapping[str, Any] | None) -> tuple[int | None, ...]:
     usage = usage or {}
     return tuple(
@@ -174,7 +178,8 @@ def _connect_readonly(path: Path, timeout: float) -> sqlite3.Connection:
 
 _MESSAGE_COLUMNS = (
     "id, conversation_id, position, role, content, status, finish_reason, prompt_tokens,"
-    " completion_tokens, total_tokens, model, params, error, created_at, updated_at, reasoning"
+    " completion_tokens, total_tokens, model, params, error, created_at, updated_at, reasoning,"
+    " tool_calls, tool_call_id"
 )
 _CONVERSATION_COLUMNS = "id, created_at, updated_at, model, title, profile, host"
 
@@ -269,6 +274,8 @@ class HistoryStore:
         finish_reason: str | None = None,
         usage: Mapping[str, Any] | None = None,
         error: str | None = None,
+        tool_calls: list[dict[str, Any]] | None = None,
+        tool_call_id: str | None = None,
     ) -> int:
         """Append a message at the conversation's next position; returns its ID."""
         _check_status(status)
@@ -278,11 +285,13 @@ class HistoryStore:
             cursor = self._conn.execute(
                 "INSERT INTO messages (conversation_id, position, role, content, status,"
                 " finish_reason, prompt_tokens, completion_tokens, total_tokens, model, params,"
-                " error, created_at, updated_at) VALUES (?, (SELECT coalesce(max(position) + 1, 0)"
-                " FROM messages WHERE conversation_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " error, created_at, updated_at, tool_calls, tool_call_id) VALUES (?, (SELECT"
+                " coalesce(max(position) + 1, 0) FROM messages WHERE conversation_id = ?),"
+                " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (conversation_id, conversation_id, role, content, status, finish_reason)
                 + _usage_values(usage)
-                + (model, _safe_params(params), error, now, now),
+                + (model, _safe_params(params), error, now, now)
+                + (_calls_json(tool_calls), tool_call_id),
             )
             message_id = _rowid(cursor)
             self._index(message_id, content, replace=False)
@@ -298,11 +307,13 @@ class HistoryStore:
         usage: Mapping[str, Any] | None = None,
         error: str | None = None,
         reasoning: str | None = None,
+        tool_calls: list[dict[str, Any]] | None = None,
     ) -> None:
         """Change the given fields of a message (a streamed answer as it grows, then at exit)."""
         _check_status(status)
         now = self._now()
         changes: dict[str, Any] = {"content": content, "status": status}
+        changes["tool_calls"] = _calls_json(tool_calls)
         changes |= {"finish_reason": finish_reason, "error": error, "reasoning": reasoning}
         if usage is not None:
             changes |= dict(zip(USAGE_FIELDS, _usage_values(usage), strict=True))

@@ -12,14 +12,17 @@ import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from atdak_cli import catalog
 from atdak_cli.config import SAMPLING, with_flags
-from atdak_cli.conversation import Conversation
+from atdak_cli.conversation import ChatMessage, Conversation
 from atdak_cli.errors import AppError, UsageError, report
 from atdak_cli.repl.state import ChatState
 from atdak_cli.text import code_blocks
+
+if TYPE_CHECKING:
+    from atdak_cli.tools.mcp_client import McpServers
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,64 @@ def _parse_value(name: str, raw: str) -> float | int | None:
     except ValueError:
         kind = "a whole number" if name == "max_tokens" else "a number"
         raise UsageError(f"{name.replace('_', '-')} must be {kind}, not {raw!r}") from None
+
+
+@command("/tools [on|off NAME]", "list the tools offered, or turn one (or a server's) on or off")
+def _tools(state: ChatState, arg: str) -> Action:
+    if state.tools is None:
+        state.say("no tools in this session: start it with -T NAME or --functions FILE")
+        return None
+    toolbox = state.tools.toolbox
+    verb, _, name = arg.partition(" ")
+    if verb in ("on", "off") and name.strip():
+        switched = toolbox.switch(name.strip(), on=verb == "on")
+        state.say(f"{', '.join(switched)}: {verb}")
+        return None
+    if arg:
+        raise UsageError("usage: /tools, /tools on NAME, /tools off NAME")
+    from atdak_cli.tools.untrusted import first_line
+
+    for api_name, offered in toolbox.offered.items():
+        mark = "off" if api_name in toolbox.disabled else "on "
+        state.say(f"{mark} {offered.spec.qualified}  {first_line(offered.spec.description, 60)}")
+    return None
+
+
+def _servers(state: ChatState, name: str) -> McpServers:
+    """The session's MCP servers, if ``name`` is one of them (-T NAME)."""
+    if state.tools is None or name not in state.tools.toolbox.configs:
+        offered = ", ".join(state.tools.toolbox.configs) if state.tools else "none (use -T NAME)"
+        raise UsageError(f"no MCP server {name!r} in this session", hint=f"servers: {offered}")
+    return state.tools.toolbox.servers
+
+
+@command("/prompt SERVER.NAME [ARG=VALUE...]", "send an MCP server's prompt as the next message")
+def _prompt(state: ChatState, arg: str) -> Action:
+    words = shlex.split(arg)
+    server, _, name = (words[0] if words else "").partition(".")
+    if not name:
+        raise UsageError("usage: /prompt SERVER.NAME [ARG=VALUE...]")
+    arguments = dict(word.partition("=")[::2] for word in words[1:])
+    servers = _servers(state, server)
+    messages = servers.get_prompt(server, name, arguments)
+    if not messages or messages[-1]["role"] != "user":
+        raise UsageError(f"the prompt {server}.{name} does not end with a user message")
+    for message in messages[:-1]:  # a prompt may set the scene with earlier turns
+        if message["role"] in ("user", "assistant"):
+            state.conversation.messages.append(ChatMessage.from_api(message))
+    return Send(messages[-1]["content"])
+
+
+@command("/resource SERVER URI", "attach an MCP server's resource to the next message")
+def _resource(state: ChatState, arg: str) -> Action:
+    server, _, uri = arg.strip().partition(" ")
+    if not uri.strip():
+        raise UsageError("usage: /resource SERVER URI")
+    text = _servers(state, server).read_resource(server, uri.strip())
+    state.attachments.append(f"Resource {uri.strip()} (MCP server {server}):\n\n{text}")
+    size = catalog.format_tokens(catalog.estimate_tokens(text))
+    state.say(f"attached {uri.strip()} (~{size} tokens) to the next message")
+    return None
 
 
 @command("/clear", "start a new conversation")

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from atdak_cli.config import Flags, Settings
     from atdak_cli.render import Renderer, RenderMode
     from atdak_cli.terminal import Terminal
+    from atdak_cli.tools.setup import ToolOptions
 
 Connect = Callable[["Settings"], contextlib.AbstractContextManager["AtdakClient"]]
 
@@ -35,6 +36,7 @@ class ChatOptions:
     continue_last: bool = False
     resume: int | None = None
     show_reasoning: bool = False
+    tools: ToolOptions | None = None
 
 
 def start(flags: Flags, options: ChatOptions) -> int:
@@ -64,6 +66,17 @@ def run_chat(
     state = initial_state(settings, terminal, options)
     state.connect = connect
     with contextlib.ExitStack() as stack:
+        if options.tools is not None and options.tools.wanted:
+            from atdak_cli.tools.setup import open_session
+
+            state.tools = stack.enter_context(
+                open_session(
+                    options.tools,
+                    config=settings.raw_config,
+                    config_path=settings.config_path,
+                    terminal=terminal,
+                )  # fmt: skip
+            )
         # Made on first use, or after the prompt is drawn: httpx costs ~50 ms that the prompt
         # need not wait for. What would stop it (no key) was raised before, by check_client.
         client = Warmup(lambda: stack.enter_context(connect(settings)), name="atdak-client")

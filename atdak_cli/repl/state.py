@@ -11,13 +11,13 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from atdak_cli import catalog
 from atdak_cli.config import Settings
-from atdak_cli.conversation import Conversation
+from atdak_cli.conversation import ChatMessage, Conversation
 from atdak_cli.errors import AppError, ExitStatus, error_line, report
-from atdak_cli.turn import TurnRequest, TurnResult, run_turn, with_usage
+from atdak_cli.turn import AnswerStatus, TurnRequest, TurnResult, run_turn, with_usage
 
 if TYPE_CHECKING:
     from atdak_cli.client import AtdakClient, CompletionUsage
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from atdak_cli.render import Renderer
     from atdak_cli.render.thinking import ThinkingView
     from atdak_cli.terminal import Terminal
+    from atdak_cli.tools.loop import ToolSession
 
 
 @dataclass
@@ -64,6 +65,8 @@ class ChatState:
     connect: Callable[[Settings], AbstractContextManager[AtdakClient]] | None = None
     reasoning_view: ThinkingView | None = None
     _recorder: HistoryRecorder | None = None
+    # The tools offered in this session (-T, --functions), and who approves their calls.
+    tools: ToolSession | None = None
 
     def say(self, text: str) -> None:
         self.terminal.notice(text)
@@ -144,16 +147,37 @@ def send(
         state.say(line)
         return status
     capture = _Capture(state.recorder(), resend=text is None)
+    added: list[dict[str, Any]] = []
     try:
         with state.terminal.typed_keys_unechoed():
-            run_turn(client(), request, renderer=renderer, recorder=capture)
+            if state.tools is None:
+                run_turn(client(), request, renderer=renderer, recorder=capture)
+            else:
+                _with_tools(state, client(), request, renderer, capture, added)
     except Exception as exc:
         status, line = report(exc)
         state.say(line)
         return status
     finally:
-        _after_turn(state, capture.result)
+        state.conversation.messages.extend(ChatMessage.from_api(m) for m in added)
+        result = capture.result
+        _after_turn(state, None if result is not None and result.calls else result)
     return _history_status(state)
+
+
+def _with_tools(
+    state: ChatState,
+    client: AtdakClient,
+    request: TurnRequest,
+    renderer: Renderer,
+    capture: _Capture,
+    added: list[dict[str, Any]],
+) -> None:
+    from atdak_cli.tools.turns import run_tool_turns
+
+    assert state.tools is not None
+    run_tool_turns(client, request, state.tools, renderer=lambda: renderer, recorder=capture,
+                   added=added)  # fmt: skip
 
 
 def _add_question(state: ChatState, text: str | None) -> bool:
@@ -245,3 +269,11 @@ class _Capture:
         self.result = result
         if self._inner is not None:
             self._inner.answer(request, result)
+
+    def next_answer(self, request: TurnRequest) -> None:
+        if self._inner is not None:
+            self._inner.next_answer(request)
+
+    def tool_message(self, message: dict[str, Any], *, status: AnswerStatus) -> None:
+        if self._inner is not None:
+            self._inner.tool_message(message, status=status)

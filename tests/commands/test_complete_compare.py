@@ -168,6 +168,17 @@ def test_extract_with_a_comparison_is_a_usage_error(three: FakeAPIServer) -> Non
     assert result.stderr.decode().startswith("atdak: error: -x/--extract takes one answer")
 
 
+def test_tools_with_a_comparison_are_a_usage_error(three: FakeAPIServer, tmp_path: Path) -> None:
+    functions = tmp_path / "tools.py"
+    functions.write_text("def now() -> str:\n    \"\"\"The time.\"\"\"\n    return '10:00'\n")
+    result = run_atdak(
+        "complete", "--base-url", three.base_url, "-m", "fast", "-m", "slow",
+        "--functions", str(functions), "q",
+    )  # fmt: skip
+    assert result.returncode == 2 and three.requests == []
+    assert result.stderr.decode().startswith("atdak: error: tools (-T/--functions) take one model")
+
+
 def test_chat_refuses_a_second_model(api: FakeAPIServer, key_env: str) -> None:
     result = run_atdak("chat", "--base-url", api.base_url, "-m", "a", "-m", "b", input="hi\n")
     assert result.returncode == 2 and api.requests == []

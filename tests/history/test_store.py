@@ -521,6 +521,45 @@ def test_schema_1_database_is_migrated_and_its_messages_indexed(db: Path) -> Non
     assert sqlite_value(db, "PRAGMA user_version") == len(MIGRATIONS)
 
 
+def test_migrations_are_numbered_in_order_with_usage_details_before_tool_calls() -> None:
+    names = [migration.__name__ for migration in MIGRATIONS]
+    assert [name[:4] for name in names] == [f"m{n:03d}" for n in range(1, len(names) + 1)]
+    # m004 shipped on main (the reasoning branch) first; tool use came after it.
+    assert names[3:] == ["m004_usage_details", "m005_tool_calls"]
+
+
+def test_schema_4_database_keeps_its_usage_details_and_gains_tool_calls(db: Path) -> None:
+    db.parent.mkdir()
+    with closing(sqlite3.connect(db)) as conn:
+        for migration in MIGRATIONS[:4]:  # what a database made before tool use has had
+            migration(conn)
+        conn.execute(
+            "INSERT INTO conversations VALUES (1, '2026-11-30T10:00:00.000000+00:00',"
+            " '2026-11-30T10:00:01.000000+00:00', 'm', 'old', NULL, NULL)"
+        )
+        conn.execute(
+            "INSERT INTO messages (conversation_id, position, role, content, prompt_tokens,"
+            " cached_tokens, reasoning_tokens, created_at, updated_at) VALUES (1, 0,"
+            " 'assistant', 'old answer', 100, 60, 25, '2026-11-30T10:00:01.000000+00:00',"
+            " '2026-11-30T10:00:01.000000+00:00')"
+        )
+        conn.execute("PRAGMA user_version = 4")
+        conn.commit()
+
+    call = {"id": "c1", "type": "function", "function": {"name": "now", "arguments": "{}"}}
+    with HistoryStore.open(db) as store:
+        store.add_message(1, role="assistant", content="", tool_calls=[call])
+        store.add_message(1, role="tool", content="10:00", tool_call_id="c1")
+        messages = store.get_conversation(1).messages
+        (usage,) = store.usage_by_day_and_model()
+
+    assert sqlite_value(db, "PRAGMA user_version") == len(MIGRATIONS) == 5
+    assert [m.content for m in messages] == ["old answer", "", "10:00"]
+    assert (messages[0].tool_calls, messages[1].tool_calls) == (None, [call])
+    assert messages[2].tool_call_id == "c1"
+    assert (usage.prompt_tokens, usage.cached_tokens, usage.reasoning_tokens) == (100, 60, 25)
+
+
 def test_newer_schema_is_refused_for_writes_but_still_readable(db: Path) -> None:
     with HistoryStore.open(db) as store:
         exchange(store, "future ocelot", "ok")

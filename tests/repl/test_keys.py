@@ -101,7 +101,7 @@ def test_tab_completes_a_command(state: ChatState) -> None:
 
 
 def test_completions_offer_commands_models_and_parameters() -> None:
-    assert completions("/re") == ["/reasoning", "/resume", "/retry"]
+    assert completions("/re") == ["/reasoning", "/resource", "/resume", "/retry"]
     assert completions("/") == ["/" + name for name in sorted([*COMMANDS, "quit"])]
     assert completions("/model atdak-gpt") == ["atdak-gpt-4", "atdak-gpt-4-mini"]
     assert completions("/compare atdak-gpt-4 atdak-cl") == ["atdak-claude-3"]
